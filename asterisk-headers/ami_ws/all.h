@@ -1,0 +1,13 @@
+/*
+ * res_ami_websocket: every declaration of ours, for bindgen and the C glue.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef AMI_WS_ALL_H
+#define AMI_WS_ALL_H
+#include "module.h"
+#include "logger.h"
+#include "cli.h"
+#include "config.h"
+#include "manager.h"
+#include "core.h"
+#endif

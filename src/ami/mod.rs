@@ -1,0 +1,1 @@
+//! AMI semantics: message parsing, accounts, permissions, filters, login.

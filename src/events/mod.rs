@@ -1,0 +1,1 @@
+//! The event log (one bounded ring with sequence numbers) and event encoders.

@@ -1,0 +1,55 @@
+//! Panic guard for every `extern "C"` entry and every module thread body.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
+
+/// Runs `f`, turning a panic into `on_panic`: a panic must never unwind into Asterisk.
+pub fn ffi_guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        crate::ast_error!("bug: panic caught at an FFI boundary; see the message logged before");
+        on_panic
+    })
+}
+
+/// Runs a thread body; a panic is logged and ends the thread quietly instead of the process.
+pub fn thread_guard(name: &str, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        crate::ast_error!("bug: thread {name} panicked and stopped; see the message logged before");
+    }
+}
+
+static HOOK: Once = Once::new();
+
+/// Installs (once per process image) a panic hook that sends message and location to the log.
+pub fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = &previous;
+            {
+                let at = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()))
+                    .unwrap_or_else(|| "unknown location".into());
+                let msg = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic payload".into());
+                crate::ast_error!("panic at {at}: {msg}");
+            }
+        }));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_turns_a_panic_into_the_fallback() {
+        assert_eq!(ffi_guard(-1, || panic!("boom")), -1);
+        assert_eq!(ffi_guard(-1, || 7), 7);
+    }
+}

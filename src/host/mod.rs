@@ -1,0 +1,8 @@
+//! The only code that calls Asterisk: logging, CLI, config files, the manager hook, core facts.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod log;
+pub mod manager;
