@@ -1,1 +1,12 @@
-//! AMI semantics: message parsing, accounts, permissions, filters, login.
+//! AMI semantics: message parsing, accounts, permissions, filters, login, sessions.
+
+pub mod accounts;
+pub mod acl;
+pub mod classes;
+pub mod filter;
+pub mod json;
+pub mod login;
+pub mod message;
+pub mod rules;
+pub mod session;
+pub mod validate;
