@@ -53,3 +53,9 @@ mod tests {
         assert_eq!(ffi_guard(-1, || 7), 7);
     }
 }
+
+/// Runs `f`; a panic becomes `None` (used per connection and per action, so one bad input
+/// ends one connection or one action, never the loop).
+pub fn catch<R>(f: impl FnOnce() -> R) -> Option<R> {
+    catch_unwind(AssertUnwindSafe(f)).ok()
+}

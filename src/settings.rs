@@ -9,6 +9,29 @@ use crate::rawconf::RawConfig;
 /// The config file's name in Asterisk's config directory.
 pub const CONFIG_FILE: &str = "ami_websocket.conf";
 
+/// Every option `[general]` accepts (the sample file documents each one).
+pub const OPTIONS: &[&str] = &[
+    "enabled",
+    "bindaddr",
+    "bindport",
+    "allowed_origins",
+    "allow_missing_origin",
+    "max_clients",
+    "max_clients_per_ip",
+    "max_message_size",
+    "max_frame_size",
+    "max_queued_bytes",
+    "messages_per_second",
+    "handshake_timeout",
+    "ping_interval",
+    "pong_timeout",
+    "ring_size",
+    "slow_client",
+    "action_threads",
+    "max_actions_per_client",
+    "max_actions_total",
+];
+
 /// What to do with a client whose next event the ring has already overwritten.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlowClientPolicy {
@@ -223,6 +246,29 @@ mod tests {
                 entries: entries.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             }],
         }
+    }
+
+    /// The sample's commented-out `;option = value` lines, as a config.
+    fn sample_defaults() -> RawConfig {
+        let sample = include_str!("../configs/ami_websocket.conf.sample");
+        let entries = sample
+            .lines()
+            .filter_map(|l| l.strip_prefix(';'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.split(';').next().unwrap_or("").trim().to_string()))
+            .filter(|(k, _)| OPTIONS.contains(&k.as_str()))
+            .collect();
+        RawConfig { sections: vec![Section { name: "general".into(), entries }] }
+    }
+
+    #[test]
+    fn the_sample_documents_every_option_with_its_default() {
+        let raw = sample_defaults();
+        let keys: Vec<&str> = raw.sections[0].entries.iter().map(|(k, _)| k.as_str()).collect();
+        for o in OPTIONS {
+            assert!(keys.contains(o), "sample lacks {o}");
+        }
+        assert_eq!(Settings::from_raw(&raw).unwrap(), Settings::default());
     }
 
     #[test]

@@ -1,40 +1,59 @@
-//! The one owner of everything a load builds: load builds it, unload shuts it down, reload
-//! swaps in new settings.
+//! The one owner of everything a load builds: load builds it step by step, unload shuts it
+//! down within a deadline (or refuses), reload swaps in new settings and accounts.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use crate::ami::accounts::ManagerConf;
+use crate::events::ring::EventLog;
 use crate::host;
 use crate::rawconf::Loaded;
 use crate::settings::{CONFIG_FILE, Settings};
+use crate::ws::listener::{self, Listener};
+use crate::ws::shared::{Command, Shared};
 use crate::{MODULE_NAME, ast_notice, ast_warning};
 
 /// Asterisk major versions whose structs we use were checked to be identical to our declarations.
 pub const TESTED_MAJORS: &[u32] = &[20, 22, 23];
+/// manager.conf: accounts, classes, ACLs, filters, authtimeout, authlimit.
+pub const MANAGER_CONF: &str = "manager.conf";
+/// How long unload waits for our threads before refusing.
+const UNLOAD_LIMIT: Duration = Duration::from_secs(10);
 
-/// Everything a load owns, in teardown order (Rust drops fields in declaration order).
+/// Everything a load owns, in teardown order (Rust drops fields in declaration order; unload
+/// also tears down explicitly in this order).
 struct ModuleState {
-    cli: host::cli::CliRegistration,
+    listener: Option<Listener>,
+    hook: Option<host::manager::EventHook>,
+    cli: Option<host::cli::CliRegistration>,
     settings: Settings,
 }
 
-/// std's Mutex (not parking_lot): load/unload/reload run on Asterisk's threads, and parking_lot
-/// would leave a thread-local destructor on them when contended.
+/// std's Mutex (not parking_lot): load/unload/reload and the CLI run on Asterisk's threads, and
+/// parking_lot would leave a thread-local destructor on them when contended.
 static STATE: Mutex<Option<ModuleState>> = Mutex::new(None);
 
 /// Errors that stop a load or a reload; shown in the log.
 pub type Error = String;
 
-/// The major version of a version text such as "22.10.1" or "GIT-master-abc".
-/// Only a number that starts a dotted release (`22.` in `certified/22.8-cert1`) counts.
+fn state() -> std::sync::MutexGuard<'static, Option<ModuleState>> {
+    STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The running loop's shared state, for the CLI.
+pub fn shared() -> Option<Arc<Shared>> {
+    state().as_ref()?.listener.as_ref().map(|l| Arc::clone(&l.shared))
+}
+
+/// The major version of a version text such as "22.10.1" or "certified/22.8-cert1".
+/// Only a number that starts a dotted release counts.
 pub fn major_of(version: &str) -> Option<u32> {
-    version
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '.')
-        .find_map(|word| {
-            let (major, rest) = word.split_once('.')?;
-            let digits_only = !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit());
-            let dotted = rest.starts_with(|c: char| c.is_ascii_digit());
-            if digits_only && dotted { major.parse().ok() } else { None }
-        })
+    version.split(|c: char| !c.is_ascii_alphanumeric() && c != '.').find_map(|word| {
+        let (major, rest) = word.split_once('.')?;
+        let digits_only = !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit());
+        let dotted = rest.starts_with(|c: char| c.is_ascii_digit());
+        if digits_only && dotted { major.parse().ok() } else { None }
+    })
 }
 
 /// Reads `ami_websocket.conf`: defaults (with a notice) when missing, an error when invalid.
@@ -47,6 +66,37 @@ fn read_settings() -> Result<Settings, Error> {
         Loaded::Invalid => Err(format!("{CONFIG_FILE} has a syntax error")),
         Loaded::File(raw) => Settings::from_raw(&raw).map_err(|e| format!("{CONFIG_FILE}: {e}")),
     }
+}
+
+/// Reads manager.conf's accounts: no file means no accounts (nobody can log in).
+fn read_accounts() -> Result<Arc<ManagerConf>, Error> {
+    match host::config::load(MANAGER_CONF, MODULE_NAME) {
+        Loaded::Missing => {
+            ast_warning!("{MANAGER_CONF} not found: no account can log in");
+            Ok(Arc::new(ManagerConf::from_raw(&Default::default())?))
+        }
+        Loaded::Invalid => Err(format!("{MANAGER_CONF} has a syntax error")),
+        Loaded::File(raw) => {
+            ManagerConf::from_raw(&raw).map(Arc::new).map_err(|e| format!("{MANAGER_CONF}: {e}"))
+        }
+    }
+}
+
+fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Listener, Error> {
+    let socket = listener::bind(settings)?;
+    let ring_size = settings.ring_size;
+    let s = settings.clone();
+    let l = Listener::start(
+        socket,
+        settings.clone(),
+        accounts,
+        |waker| EventLog::new(ring_size, Box::new(move || {
+            let _ = waker.wake();
+        })),
+        |notify| crate::actions::start_pool(&s, notify),
+    )?;
+    ast_notice!("{MODULE_NAME}: listening on ws://{}/ami", settings.bind);
+    Ok(l)
 }
 
 pub(crate) fn load() -> Result<(), Error> {
@@ -63,37 +113,110 @@ pub(crate) fn load() -> Result<(), Error> {
         }
     }
     let settings = read_settings()?;
+    let accounts = read_accounts()?;
     if !host::manager::manager_enabled() {
         ast_warning!(
             "AMI is disabled (manager.conf [general] enabled = no): Asterisk then sends almost no \
              events to {MODULE_NAME}. Set enabled = yes (bindaddr = 127.0.0.1 keeps TCP AMI local)."
         );
     }
-    let cli = host::cli::CliRegistration::register(crate::ws::cli::COMMANDS)
-        .map_err(|e| e.to_string())?;
-    let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
-    *state = Some(ModuleState { cli, settings });
+    // Built step by step; on failure, what was built is dropped (torn down) by `?`.
+    let listener = if settings.enabled { Some(start_listener(&settings, accounts)?) } else { None };
+    let mut built = ModuleState { listener, hook: None, cli: None, settings };
+    if let Some(l) = &built.listener {
+        let sink: Arc<dyn host::manager::EventSink> = l.shared.log.clone();
+        match host::manager::EventHook::register(sink) {
+            Ok(h) => built.hook = Some(h),
+            Err(e) => {
+                let _ = teardown(built);
+                return Err(e.to_string());
+            }
+        }
+    }
+    match host::cli::CliRegistration::register(crate::ws::cli::COMMANDS) {
+        Ok(c) => built.cli = Some(c),
+        Err(e) => {
+            let _ = teardown(built);
+            return Err(e.to_string());
+        }
+    }
+    #[cfg(feature = "unsafe-test-forward-getvar")]
+    {
+        // Test-only build: proves the stand-in core aborts like Asterisk when Getvar reaches
+        // the hook. Never enable this feature for a PBX.
+        let _ = host::manager::send_action_text("Action: Getvar\r\nVariable: EPOCH\r\n\r\n");
+    }
+    *state() = Some(built);
+    Ok(())
+}
+
+/// Stops the listener first (bounded); only then unregisters the hook and the CLI. On timeout
+/// everything is handed back.
+fn teardown(mut s: ModuleState) -> Result<(), ModuleState> {
+    if let Some(l) = s.listener.take() {
+        if let Err(l) = l.shutdown(UNLOAD_LIMIT) {
+            s.listener = Some(l);
+            return Err(s);
+        }
+    }
+    drop(s.hook.take());
+    drop(s.cli.take());
     Ok(())
 }
 
 pub(crate) fn unload() -> Result<(), Error> {
-    let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(s) = state.take() {
-        drop(s.cli);
+    // Take the state out and release the lock before tearing down: unregistering the CLI waits
+    // for running handlers, and a handler may be waiting for this lock.
+    let Some(s) = state().take() else { return Ok(()) };
+    match teardown(s) {
+        Ok(()) => Ok(()),
+        Err(s) => {
+            *state() = Some(s);
+            Err(format!("threads still busy after {} s; try again", UNLOAD_LIMIT.as_secs()))
+        }
     }
-    Ok(())
 }
 
 pub(crate) fn reload() -> Result<(), Error> {
     let settings = read_settings()?;
-    let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
-    match state.as_mut() {
-        Some(s) => {
-            s.settings = settings;
-            Ok(())
+    let accounts = read_accounts()?;
+    let mut guard = state();
+    let Some(s) = guard.as_mut() else { return Err("not loaded".into()) };
+    match (&s.listener, settings.enabled) {
+        (Some(l), true) => {
+            let rebind = if settings.bind != s.settings.bind {
+                Some(listener::bind(&settings)?)
+            } else {
+                None
+            };
+            if settings.ring_size != s.settings.ring_size
+                || settings.action_threads != s.settings.action_threads
+            {
+                ast_notice!("ring_size and action_threads take effect at the next module load");
+            }
+            l.shared.send(Command::Accounts(accounts));
+            l.shared.send(Command::Settings(Box::new(settings.clone()), rebind));
         }
-        None => Err("not loaded".into()),
+        (Some(_), false) => {
+            drop(s.hook.take());
+            if let Some(l) = s.listener.take() {
+                if let Err(l) = l.shutdown(UNLOAD_LIMIT) {
+                    s.listener = Some(l);
+                    return Err("listener did not stop in time".into());
+                }
+            }
+            ast_notice!("{MODULE_NAME}: disabled; listener stopped");
+        }
+        (None, true) => {
+            let l = start_listener(&settings, accounts)?;
+            let sink: Arc<dyn host::manager::EventSink> = l.shared.log.clone();
+            s.hook = Some(host::manager::EventHook::register(sink)?);
+            s.listener = Some(l);
+        }
+        (None, false) => {}
     }
+    s.settings = settings;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,2 +1,12 @@
-//! The WebSocket side: the mio network loop, connections, handshake, limits.
+//! The WebSocket side: the mio network loop, connections, handshake, limits, CLI.
+
 pub mod cli;
+pub mod client;
+pub mod conn;
+pub mod http;
+pub mod listener;
+pub mod page;
+pub mod server;
+pub mod shared;
+pub mod stream;
+pub mod upgrade;

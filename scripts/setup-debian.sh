@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what building and testing res_ami_websocket needs on Debian 12 (run as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+need=()
+dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+	apt-get update -qq
+	apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+	echo "cargo is required (rustup toolchain 1.85 or newer)" >&2
+	exit 1
+fi

@@ -1,0 +1,290 @@
+//! A small pool of action threads: actions never run on the network loop or on Asterisk's
+//! threads. Limits on actions in flight per client and in total; replies go back to the loop
+//! through a list and its waker.
+#![forbid(unsafe_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::ami::message::Message;
+
+/// One action to run for one client.
+pub struct Job {
+    /// The connection that sent it.
+    pub conn_id: u64,
+    /// The validated action.
+    pub action: Message,
+    /// The user's write classes (EVENT_FLAG bits).
+    pub write: u32,
+    /// The user's name (for logs).
+    pub user: String,
+}
+
+/// Replies of one finished action, for one client.
+pub struct Done {
+    /// The connection to send them to.
+    pub conn_id: u64,
+    /// The response and any list events, in order.
+    pub frames: Vec<Message>,
+}
+
+/// Runs one job and returns its replies (injected so the pool is testable without Asterisk).
+pub type Executor = Arc<dyn Fn(&Job) -> Vec<Message> + Send + Sync>;
+/// Called once on each worker thread before its first job.
+pub type ThreadInit = Arc<dyn Fn() + Send + Sync>;
+
+struct Inner {
+    queue: Mutex<(VecDeque<Job>, bool)>,
+    ready: Condvar,
+    done: Mutex<Vec<Done>>,
+    notify: Box<dyn Fn() + Send + Sync>,
+}
+
+/// The pool; owned by the network loop.
+pub struct ActionPool {
+    inner: Arc<Inner>,
+    threads: Vec<JoinHandle<()>>,
+    in_flight: HashMap<u64, usize>,
+    total: usize,
+    max_per_client: usize,
+    max_total: usize,
+}
+
+/// An AMI error reply naming the request's ActionID.
+pub fn error_reply(action: &Message, text: &str) -> Message {
+    let mut m = Message::default();
+    m.push("Response", "Error");
+    if let Some(id) = action.get("ActionID") {
+        m.push("ActionID", id);
+    }
+    m.push("Message", text);
+    m
+}
+
+impl ActionPool {
+    /// Starts `threads` workers. `notify` wakes the loop when replies are ready.
+    pub fn start(
+        threads: usize,
+        max_per_client: usize,
+        max_total: usize,
+        exec: Executor,
+        init: ThreadInit,
+        notify: Box<dyn Fn() + Send + Sync>,
+    ) -> std::io::Result<Self> {
+        let inner = Arc::new(Inner {
+            queue: Mutex::new((VecDeque::new(), false)),
+            ready: Condvar::new(),
+            done: Mutex::new(Vec::new()),
+            notify,
+        });
+        let mut pool = ActionPool {
+            inner,
+            threads: Vec::new(),
+            in_flight: HashMap::new(),
+            total: 0,
+            max_per_client,
+            max_total,
+        };
+        for n in 0..threads.max(1) {
+            let inner = Arc::clone(&pool.inner);
+            let exec = Arc::clone(&exec);
+            let init = Arc::clone(&init);
+            let handle = std::thread::Builder::new()
+                .name(format!("ami-ws-act{n}"))
+                .spawn(move || crate::guard::thread_guard("ami-ws-action", || worker(&inner, &exec, &init)));
+            match handle {
+                Ok(h) => pool.threads.push(h),
+                Err(e) => {
+                    pool.shutdown();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Queues a job, or returns the AMI error to send when a limit is reached.
+    pub fn submit(&mut self, job: Job) -> Result<(), Message> {
+        let mine = self.in_flight.get(&job.conn_id).copied().unwrap_or(0);
+        if mine >= self.max_per_client {
+            return Err(error_reply(&job.action, "Too many actions in progress for this client"));
+        }
+        if self.total >= self.max_total {
+            return Err(error_reply(&job.action, "Server busy: too many actions in progress"));
+        }
+        *self.in_flight.entry(job.conn_id).or_insert(0) += 1;
+        self.total += 1;
+        self.inner.queue.lock().0.push_back(job);
+        self.inner.ready.notify_one();
+        Ok(())
+    }
+
+    /// Takes finished replies and updates the in-flight counts.
+    pub fn take_done(&mut self) -> Vec<Done> {
+        let done = std::mem::take(&mut *self.inner.done.lock());
+        for d in &done {
+            if let Some(n) = self.in_flight.get_mut(&d.conn_id) {
+                *n -= 1;
+                if *n == 0 {
+                    self.in_flight.remove(&d.conn_id);
+                }
+            }
+            self.total = self.total.saturating_sub(1);
+        }
+        done
+    }
+
+    /// A client went away: drop its queued jobs (running ones finish; their replies are dropped).
+    pub fn forget_client(&mut self, conn_id: u64) {
+        let mut q = self.inner.queue.lock();
+        let before = q.0.len();
+        q.0.retain(|j| j.conn_id != conn_id);
+        let dropped = before - q.0.len();
+        drop(q);
+        self.total = self.total.saturating_sub(dropped);
+        if let Some(n) = self.in_flight.get_mut(&conn_id) {
+            *n = n.saturating_sub(dropped);
+            if *n == 0 {
+                self.in_flight.remove(&conn_id);
+            }
+        }
+    }
+
+    /// Actions queued or running.
+    pub fn in_flight(&self) -> usize {
+        self.total
+    }
+
+    /// Stops the workers after their current action and joins them.
+    pub fn shutdown(&mut self) {
+        {
+            let mut q = self.inner.queue.lock();
+            q.0.clear();
+            q.1 = true;
+        }
+        self.inner.ready.notify_all();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ActionPool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn worker(inner: &Inner, exec: &Executor, init: &ThreadInit) {
+    init();
+    loop {
+        let job = {
+            let mut q = inner.queue.lock();
+            loop {
+                if q.1 {
+                    return;
+                }
+                if let Some(job) = q.0.pop_front() {
+                    break job;
+                }
+                inner.ready.wait(&mut q);
+            }
+        };
+        let frames = crate::guard::catch(|| exec(&job))
+            .unwrap_or_else(|| vec![error_reply(&job.action, "Internal error running the action")]);
+        inner.done.lock().push(Done { conn_id: job.conn_id, frames });
+        (inner.notify)();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    fn job(conn_id: u64, id: &str) -> Job {
+        let mut action = Message::default();
+        action.push("Action", "Ping");
+        action.push("ActionID", id);
+        Job { conn_id, action, write: 0, user: "u".into() }
+    }
+
+    fn wait_done(pool: &mut ActionPool, n: usize) -> Vec<Done> {
+        let start = Instant::now();
+        let mut all = Vec::new();
+        while all.len() < n && start.elapsed() < Duration::from_secs(5) {
+            all.extend(pool.take_done());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        all
+    }
+
+    #[test]
+    fn runs_jobs_off_thread_and_routes_replies_by_client() {
+        let inits = Arc::new(AtomicUsize::new(0));
+        let i2 = Arc::clone(&inits);
+        let exec: Executor = Arc::new(|j: &Job| {
+            let mut m = Message::default();
+            m.push("Response", "Success");
+            m.push("ActionID", j.action.get("ActionID").unwrap_or_default());
+            vec![m]
+        });
+        let mut pool =
+            ActionPool::start(3, 100, 1000, exec, Arc::new(move || { i2.fetch_add(1, Ordering::SeqCst); }), Box::new(|| {}))
+                .unwrap();
+        for c in 0..5u64 {
+            for k in 0..10 {
+                pool.submit(job(c, &format!("{c}-{k}"))).unwrap();
+            }
+        }
+        let done = wait_done(&mut pool, 50);
+        assert_eq!(done.len(), 50);
+        for d in &done {
+            let id = d.frames[0].get("ActionID").unwrap();
+            assert!(id.starts_with(&format!("{}-", d.conn_id)), "{id} routed to {}", d.conn_id);
+        }
+        assert_eq!(pool.in_flight(), 0);
+        pool.shutdown();
+        assert_eq!(inits.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn limits_refuse_with_an_ami_error() {
+        let exec: Executor = Arc::new(|_j: &Job| {
+            std::thread::sleep(Duration::from_millis(200));
+            vec![]
+        });
+        let mut pool = ActionPool::start(1, 2, 3, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
+        pool.submit(job(1, "a")).unwrap();
+        pool.submit(job(1, "b")).unwrap();
+        let e = pool.submit(job(1, "c")).unwrap_err();
+        assert_eq!(e.get("Response"), Some("Error"));
+        assert_eq!(e.get("ActionID"), Some("c"));
+        pool.submit(job(2, "d")).unwrap();
+        let e = pool.submit(job(3, "e")).unwrap_err();
+        assert!(e.get("Message").unwrap().contains("busy"));
+        pool.forget_client(1);
+        pool.shutdown();
+    }
+
+    #[test]
+    fn a_panicking_action_gives_an_error_reply_and_the_worker_survives() {
+        let exec: Executor = Arc::new(|j: &Job| {
+            if j.action.get("ActionID") == Some("boom") {
+                panic!("injected");
+            }
+            vec![error_reply(&j.action, "fine")]
+        });
+        let mut pool = ActionPool::start(1, 10, 10, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
+        pool.submit(job(1, "boom")).unwrap();
+        pool.submit(job(1, "next")).unwrap();
+        let done = wait_done(&mut pool, 2);
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[0].frames[0].get("Message"), Some("Internal error running the action"));
+        assert_eq!(done[1].frames[0].get("Message"), Some("fine"));
+    }
+}

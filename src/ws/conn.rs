@@ -1,0 +1,278 @@
+//! One connection's state machine: reading the HTTP head, answering plain HTTP, and the
+//! WebSocket phase with its output accounting, ping/pong and closing.
+#![forbid(unsafe_code)]
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tungstenite::{Message, Utf8Bytes, WebSocket};
+
+use super::client::Client;
+use super::stream::{CountingStream, close_frame, frame_overhead, interrupted, would_block};
+use super::upgrade::Encoding;
+
+/// What the connection is doing.
+pub enum Phase {
+    /// Reading the request head (bytes so far).
+    Head(Vec<u8>),
+    /// Writing a plain HTTP answer, then closing.
+    Answer { out: Vec<u8>, pos: usize },
+    /// A WebSocket.
+    Ws(Box<WsConn>),
+    /// Finished: remove from the loop.
+    Done,
+}
+
+/// The WebSocket phase.
+pub struct WsConn {
+    /// tungstenite's state machine over our counting stream.
+    pub ws: WebSocket<CountingStream>,
+    /// Message encoding chosen at the handshake.
+    pub encoding: Encoding,
+    /// AMI session and event cursor.
+    pub client: Client,
+    /// Payload + frame bytes handed to tungstenite so far (queued = this - written).
+    pub handed: u64,
+    /// Replies waiting for tungstenite's buffer to have room.
+    pub backlog: VecDeque<Utf8Bytes>,
+    /// Everything handed to tungstenite has reached the kernel.
+    pub flushed: bool,
+    /// When we last heard anything from the client.
+    pub last_heard: Instant,
+    /// When our unanswered ping went out.
+    pub ping_sent: Option<Instant>,
+    /// We sent (or are sending) a Close; waiting for the peer's or the flush.
+    pub closing: bool,
+    /// Control frames received in the current one-second window, and the window start.
+    pub control_frames: (u32, Instant),
+    /// Data messages received in the current one-second window.
+    pub messages: (u32, Instant),
+}
+
+/// Counters shown by `ws show clients`.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// Events delivered.
+    pub events_sent: u64,
+    /// Events lost to ring overwrite.
+    pub events_lost: u64,
+}
+
+/// One accepted TCP connection.
+pub struct Conn {
+    /// Our id (shown by the CLI, used by `ws kick`).
+    pub id: u64,
+    /// The remote address.
+    pub peer: SocketAddr,
+    /// When it connected (wall clock, for the CLI).
+    pub since: SystemTime,
+    /// The socket until the WebSocket phase takes it over.
+    pub socket: Option<mio::net::TcpStream>,
+    /// The current phase.
+    pub phase: Phase,
+    /// Deadline of the current phase (handshake, login), if any.
+    pub deadline: Option<Instant>,
+}
+
+/// How a connection ended, for the caller's bookkeeping and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Still alive.
+    No,
+    /// Closed (any reason); the loop removes it.
+    Yes,
+}
+
+impl Conn {
+    /// A freshly accepted connection, reading its request head until `deadline`.
+    pub fn new(id: u64, peer: SocketAddr, socket: mio::net::TcpStream, deadline: Instant) -> Self {
+        Conn {
+            id,
+            peer,
+            since: SystemTime::now(),
+            socket: Some(socket),
+            phase: Phase::Head(Vec::new()),
+            deadline: Some(deadline),
+        }
+    }
+
+    /// The mio source, whichever phase owns it.
+    pub fn source(&mut self) -> Option<&mut mio::net::TcpStream> {
+        match &mut self.phase {
+            Phase::Ws(w) => Some(&mut w.ws.get_mut().inner),
+            _ => self.socket.as_mut(),
+        }
+    }
+
+    /// Reads what the socket has into the head buffer. `Ok(true)` = got data, `Err` = closed.
+    pub fn read_head(&mut self, max: usize) -> Result<bool, ()> {
+        let (Some(sock), Phase::Head(buf)) = (self.socket.as_mut(), &mut self.phase) else {
+            return Err(());
+        };
+        let mut got = false;
+        let mut chunk = [0u8; 2048];
+        loop {
+            if buf.len() >= max {
+                return Ok(got);
+            }
+            let room = (max - buf.len()).min(chunk.len());
+            match sock.read(&mut chunk[..room]) {
+                Ok(0) => return Err(()),
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    got = true;
+                }
+                Err(e) if would_block(&e) => return Ok(got),
+                Err(e) if interrupted(&e) => continue,
+                Err(_) => return Err(()),
+            }
+        }
+    }
+
+    /// Switches to writing a plain HTTP answer.
+    pub fn answer(&mut self, out: Vec<u8>) -> Ended {
+        self.phase = Phase::Answer { out, pos: 0 };
+        self.write_answer()
+    }
+
+    /// Writes as much of the HTTP answer as the socket takes; done = close.
+    pub fn write_answer(&mut self) -> Ended {
+        let (Some(sock), Phase::Answer { out, pos }) = (self.socket.as_mut(), &mut self.phase)
+        else {
+            return Ended::Yes;
+        };
+        while *pos < out.len() {
+            match sock.write(&out[*pos..]) {
+                Ok(0) => return Ended::Yes,
+                Ok(n) => *pos += n,
+                Err(e) if would_block(&e) => return Ended::No,
+                Err(e) if interrupted(&e) => continue,
+                Err(_) => return Ended::Yes,
+            }
+        }
+        let _ = sock.shutdown(std::net::Shutdown::Write);
+        self.phase = Phase::Done;
+        Ended::Yes
+    }
+
+    /// Turns the connection into a WebSocket after the 101 answer was written in full.
+    pub fn into_websocket(
+        &mut self,
+        leftover: Vec<u8>,
+        config: WebSocketConfig,
+        encoding: Encoding,
+        client: Client,
+    ) -> Result<(), ()> {
+        let sock = self.socket.take().ok_or(())?;
+        let stream = CountingStream { inner: sock, written: 0 };
+        let ws = WebSocket::from_partially_read(stream, leftover, Role::Server, Some(config));
+        let now = Instant::now();
+        self.phase = Phase::Ws(Box::new(WsConn {
+            ws,
+            encoding,
+            client,
+            handed: 0,
+            backlog: VecDeque::new(),
+            flushed: true,
+            last_heard: now,
+            ping_sent: None,
+            closing: false,
+            control_frames: (0, now),
+            messages: (0, now),
+        }));
+        Ok(())
+    }
+}
+
+impl WsConn {
+    /// Bytes handed to tungstenite that the kernel has not taken yet.
+    pub fn queued(&self) -> u64 {
+        self.handed.saturating_sub(self.ws.get_ref().written)
+    }
+
+    /// Queues one text message. `Ok(false)`: tungstenite's buffer is full (nothing queued).
+    pub fn queue(&mut self, text: Utf8Bytes) -> Result<bool, ()> {
+        let len = text.len();
+        match self.ws.write(Message::Text(text)) {
+            Ok(()) => {}
+            Err(tungstenite::Error::Io(e)) if would_block(&e) => self.flushed = false,
+            Err(tungstenite::Error::WriteBufferFull(_)) => return Ok(false),
+            Err(_) => return Err(()),
+        }
+        self.handed += len as u64 + frame_overhead(len);
+        self.flushed = false;
+        Ok(true)
+    }
+
+    /// Queues a reply, keeping order with earlier replies that did not fit yet.
+    pub fn queue_reply(&mut self, text: Utf8Bytes) -> Result<(), ()> {
+        self.backlog.push_back(text);
+        self.drain_backlog()
+    }
+
+    /// Moves waiting replies into tungstenite while it has room.
+    pub fn drain_backlog(&mut self) -> Result<(), ()> {
+        while let Some(front) = self.backlog.front() {
+            if !self.queue(front.clone())? {
+                return Ok(());
+            }
+            self.backlog.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Pushes queued output to the socket. `Ok(true)` when everything went out.
+    pub fn flush(&mut self) -> Result<bool, ()> {
+        match self.ws.flush() {
+            Ok(()) => {
+                self.flushed = true;
+                Ok(true)
+            }
+            Err(tungstenite::Error::Io(e)) if would_block(&e) => {
+                self.flushed = false;
+                Ok(false)
+            }
+            Err(_) => Err(()),
+        }
+    }
+
+    /// Starts a clean close with `code`; the loop keeps the connection until the flush ends.
+    pub fn start_close(&mut self, code: u16, reason: &str) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from(reason) };
+        if self.ws.close(Some(frame)).is_err() {
+            self.abort_with(code, reason);
+        }
+        let _ = self.flush();
+    }
+
+    /// Best-effort raw Close frame for states where tungstenite will not write any more (after a
+    /// protocol error), then shut the socket down.
+    pub fn abort_with(&mut self, code: u16, reason: &str) {
+        self.closing = true;
+        let frame = close_frame(code, reason);
+        let sock = &mut self.ws.get_mut().inner;
+        let _ = sock.write(&frame);
+        let _ = sock.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// The close code for a tungstenite read error (RFC 6455 section 7.4.1).
+pub fn close_code_for(e: &tungstenite::Error) -> (u16, &'static str) {
+    use tungstenite::error::{CapacityError, Error, ProtocolError};
+    match e {
+        Error::Utf8(_) => (1007, "invalid UTF-8"),
+        Error::Capacity(CapacityError::MessageTooLong { .. }) => (1009, "message too big"),
+        Error::Capacity(_) => (1009, "message too big"),
+        Error::Protocol(ProtocolError::InvalidCloseSequence) => (1002, "protocol error"),
+        Error::Protocol(_) => (1002, "protocol error"),
+        _ => (1011, "internal error"),
+    }
+}

@@ -1,0 +1,625 @@
+//! The network loop: one mio thread owning the listener and every connection. It accepts,
+//! reads request heads, upgrades, reads client messages, pumps events from the ring to each
+//! client's cursor, routes action replies, and enforces every deadline and limit.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use tungstenite::Message;
+use tungstenite::protocol::WebSocketConfig;
+
+use super::client::{Client, Outcome};
+use super::conn::{Conn, Ended, Phase, WsConn, close_code_for};
+use super::http::{self, HeadError, MAX_HEAD};
+use super::shared::{ClientRow, Command, Shared, Snapshot, Status};
+use super::stream::{interrupted, would_block};
+use super::upgrade::{Decision, OriginPolicy, decide};
+use crate::actions::pool::{ActionPool, Done};
+use crate::ami::accounts::ManagerConf;
+use crate::settings::{Settings, SlowClientPolicy};
+
+/// Token of the listening socket.
+pub const LISTENER: Token = Token(0);
+/// Token of the waker.
+pub const WAKER: Token = Token(1);
+/// Close code we use when a client lost events and the policy is to disconnect.
+pub const CLOSE_EVENTS_LOST: u16 = 4001;
+/// Close code for `ws kick`.
+pub const CLOSE_KICKED: u16 = 4002;
+/// Events read from the ring per batch.
+const BATCH: usize = 512;
+/// Bytes handed to one client per pump before giving others a turn.
+const PUMP_BYTES: usize = 256 * 1024;
+
+/// Everything the loop owns.
+pub struct Server {
+    poll: Poll,
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    settings: Settings,
+    accounts: Arc<ManagerConf>,
+    actions: ActionPool,
+    conns: HashMap<Token, Conn>,
+    next_token: usize,
+    next_id: u64,
+    per_ip: HashMap<IpAddr, usize>,
+    unauthenticated: usize,
+    accept_paused_until: Option<Instant>,
+    status: Status,
+    page: &'static [u8],
+}
+
+impl Server {
+    /// A loop around a bound listener; `poll` already has the waker registered.
+    pub fn new(
+        poll: Poll,
+        mut listener: TcpListener,
+        shared: Arc<Shared>,
+        settings: Settings,
+        accounts: Arc<ManagerConf>,
+        actions: ActionPool,
+    ) -> io::Result<Self> {
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        let listening = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        Ok(Server {
+            poll,
+            listener,
+            shared,
+            settings,
+            accounts,
+            actions,
+            conns: HashMap::new(),
+            next_token: 2,
+            next_id: 1,
+            per_ip: HashMap::new(),
+            unauthenticated: 0,
+            accept_paused_until: None,
+            status: Status { listening, ..Status::default() },
+            page: super::page::INDEX_HTML,
+        })
+    }
+
+    /// Runs until the stop flag is set, then closes every client with 1001.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            if self.shared.stop.load(Ordering::Acquire) {
+                break;
+            }
+            let timeout = self.next_timeout();
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if !interrupted(&e) {
+                    crate::ast_error!("ws loop: poll failed: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                continue;
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept_all(),
+                    WAKER => {}
+                    t => self.on_ready(t),
+                }
+            }
+            self.run_commands();
+            self.route_replies();
+            self.pump_all();
+            self.check_deadlines();
+            if let Some(generation) = self.shared.snapshot_wanted() {
+                self.shared.publish(generation, self.snapshot());
+            }
+        }
+        self.close_all(1001, "server shutting down");
+        self.actions.shutdown();
+    }
+
+    fn next_timeout(&self) -> Duration {
+        // Deadlines are checked at least every 250 ms; precise enough for second-scale limits.
+        if self.accept_paused_until.is_some() { Duration::from_millis(50) } else { Duration::from_millis(250) }
+    }
+
+    fn ws_config(&self) -> WebSocketConfig {
+        let write_buffer = 64 * 1024;
+        WebSocketConfig::default()
+            .read_buffer_size(8 * 1024)
+            .write_buffer_size(write_buffer)
+            // Validated at load: max_queued_bytes >= 64 KiB, so this is always > write_buffer
+            // (tungstenite panics otherwise).
+            .max_write_buffer_size(self.settings.max_queued_bytes.max(write_buffer + 1))
+            .max_message_size(Some(self.settings.max_message_size))
+            .max_frame_size(Some(self.settings.max_frame_size))
+            .accept_unmasked_frames(false)
+    }
+
+    fn accept_all(&mut self) {
+        if self.accept_paused_until.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        self.accept_paused_until = None;
+        loop {
+            match self.listener.accept() {
+                Ok((sock, peer)) => self.admit(sock, peer),
+                Err(e) if would_block(&e) => return,
+                Err(e) if interrupted(&e) => continue,
+                Err(e) => {
+                    // EMFILE/ENFILE and friends: the backlog stays, and edge-triggered mio will
+                    // not tell us again, so retry on a timer instead of spinning.
+                    crate::ast_warning!("ws: accept failed ({e}); pausing accepts for 100 ms");
+                    self.accept_paused_until = Some(Instant::now() + Duration::from_millis(100));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, mut sock: mio::net::TcpStream, peer: SocketAddr) {
+        let ip = peer.ip();
+        let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
+        let reason = if self.conns.len() >= self.settings.max_clients {
+            Some("503 too many clients")
+        } else if from_ip >= self.settings.max_clients_per_ip {
+            Some("503 too many clients from this address")
+        } else if self.unauthenticated >= self.accounts.general.authlimit {
+            Some("503 too many unauthenticated clients")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.status.refused += 1;
+            use std::io::Write;
+            let _ = sock.write(&http::simple_response(503, "Service Unavailable", &[]));
+            crate::ast_debug!(1, "ws: refused {peer}: {reason}");
+            return;
+        }
+        let _ = sock.set_nodelay(true);
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        if let Err(e) = self.poll.registry().register(&mut sock, token, Interest::READABLE | Interest::WRITABLE) {
+            crate::ast_warning!("ws: cannot watch {peer}: {e}");
+            return;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        *self.per_ip.entry(ip).or_insert(0) += 1;
+        self.unauthenticated += 1;
+        self.status.accepted += 1;
+        let deadline = Instant::now() + self.settings.handshake_timeout;
+        self.conns.insert(token, Conn::new(id, peer, sock, deadline));
+        self.on_ready(token);
+    }
+
+    fn on_ready(&mut self, token: Token) {
+        let Some(mut conn) = self.conns.remove(&token) else { return };
+        let ended = crate::guard::catch(|| self.drive(&mut conn)).unwrap_or(Ended::Yes);
+        if ended == Ended::Yes || matches!(conn.phase, Phase::Done) {
+            self.forget(conn);
+        } else {
+            self.conns.insert(token, conn);
+        }
+    }
+
+    /// Advances one connection as far as its socket allows.
+    fn drive(&mut self, conn: &mut Conn) -> Ended {
+        match &mut conn.phase {
+            Phase::Head(_) => self.drive_head(conn),
+            Phase::Answer { .. } => conn.write_answer(),
+            Phase::Ws(_) => self.drive_ws(conn),
+            Phase::Done => Ended::Yes,
+        }
+    }
+
+    fn drive_head(&mut self, conn: &mut Conn) -> Ended {
+        if conn.read_head(MAX_HEAD + 1).is_err() {
+            return Ended::Yes;
+        }
+        let Phase::Head(buf) = &conn.phase else { return Ended::Yes };
+        let parsed = http::parse_head(buf);
+        let (head, used) = match parsed {
+            Ok(None) => return Ended::No,
+            Ok(Some(x)) => x,
+            Err(HeadError::TooLarge) => {
+                return conn.answer(http::simple_response(431, "Request Header Fields Too Large", &[]));
+            }
+            Err(HeadError::Malformed) => {
+                return conn.answer(http::simple_response(400, "Bad Request", &[]));
+            }
+        };
+        let leftover = buf[used..].to_vec();
+        let policy = OriginPolicy {
+            allowed: &self.settings.allowed_origins,
+            allow_missing: self.settings.allow_missing_origin,
+            tls: false,
+        };
+        match decide(&head, &policy) {
+            Decision::Serve(_) => conn.answer(http::ok_response("text/html; charset=utf-8", self.page)),
+            Decision::Refuse(status, reason) => {
+                let extra: &[(&str, &str)] =
+                    if status == 426 { &[("Sec-WebSocket-Version", "13")] } else { &[] };
+                crate::ast_debug!(1, "ws: {} refused: {status} {reason}", conn.peer);
+                conn.answer(http::simple_response(status, reason, extra))
+            }
+            Decision::Upgrade { accept_key, subprotocol, encoding } => {
+                let answer = http::switching_protocols(&accept_key, subprotocol);
+                // The 101 answer is small; a fresh socket takes it whole. If not, give up.
+                let Some(sock) = conn.socket.as_mut() else { return Ended::Yes };
+                use std::io::Write;
+                if !matches!(sock.write(&answer), Ok(n) if n == answer.len()) {
+                    return Ended::Yes;
+                }
+                let login_deadline = Instant::now() + self.accounts.general.authtimeout;
+                conn.deadline = Some(login_deadline);
+                let client = Client::new(conn.peer, encoding);
+                if conn.into_websocket(leftover, self.ws_config(), encoding, client).is_err() {
+                    return Ended::Yes;
+                }
+                self.drive_ws(conn)
+            }
+        }
+    }
+
+    fn drive_ws(&mut self, conn: &mut Conn) -> Ended {
+        let id = conn.id;
+        let peer = conn.peer;
+        let Phase::Ws(w) = &mut conn.phase else { return Ended::Yes };
+        // Read every complete message (edge-triggered: until WouldBlock).
+        loop {
+            match w.ws.read() {
+                Ok(msg) => {
+                    w.last_heard = Instant::now();
+                    w.ping_sent = None;
+                    if self.on_message(id, peer, w, msg) == Ended::Yes {
+                        let _ = w.flush();
+                        return Ended::Yes;
+                    }
+                }
+                Err(tungstenite::Error::Io(e)) if would_block(&e) => break,
+                Err(tungstenite::Error::Io(e)) if interrupted(&e) => continue,
+                Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                    return Ended::Yes;
+                }
+                Err(tungstenite::Error::Io(_)) => return Ended::Yes,
+                Err(e) => {
+                    let (code, reason) = close_code_for(&e);
+                    crate::ast_debug!(1, "ws: client {id} ({peer}): {e}; closing with {code}");
+                    w.abort_with(code, reason);
+                    return Ended::Yes;
+                }
+            }
+        }
+        if w.drain_backlog().is_err() {
+            return Ended::Yes;
+        }
+        if w.flush().is_err() {
+            return Ended::Yes;
+        }
+        if w.closing && w.flushed && !w.ws.can_write() {
+            // Our Close went out and the peer's was read (tungstenite then reports closed).
+            return Ended::No;
+        }
+        self.pump(w);
+        Ended::No
+    }
+
+    /// Handles one message from the client.
+    fn on_message(&mut self, id: u64, peer: SocketAddr, w: &mut WsConn, msg: Message) -> Ended {
+        let now = Instant::now();
+        match msg {
+            Message::Ping(_) | Message::Pong(_) => {
+                if window_exceeded(&mut w.control_frames, now, 20) {
+                    w.start_close(1008, "too many control frames");
+                }
+                Ended::No
+            }
+            Message::Close(_) => Ended::No,
+            Message::Frame(_) => Ended::No,
+            Message::Binary(_) => {
+                w.start_close(1003, "binary messages are not accepted");
+                Ended::No
+            }
+            Message::Text(text) => {
+                if w.closing {
+                    return Ended::No;
+                }
+                if window_exceeded(&mut w.messages, now, self.settings.messages_per_second) {
+                    w.start_close(1008, "message rate limit exceeded");
+                    return Ended::No;
+                }
+                let outcomes = w.client.on_text(text.as_str(), &self.accounts, &self.shared.log, now);
+                self.apply(id, peer, w, outcomes)
+            }
+        }
+    }
+
+    fn apply(&mut self, id: u64, _peer: SocketAddr, w: &mut WsConn, outcomes: Vec<Outcome>) -> Ended {
+        for o in outcomes {
+            match o {
+                Outcome::Reply(text) => {
+                    if w.queue_reply(text).is_err() {
+                        return Ended::Yes;
+                    }
+                }
+                Outcome::LoggedIn => {
+                    self.unauthenticated = self.unauthenticated.saturating_sub(1);
+                }
+                Outcome::Run(job) => {
+                    if let Err(busy) = self.actions.submit(id, job) {
+                        if w.queue_reply(busy).is_err() {
+                            return Ended::Yes;
+                        }
+                    } else {
+                        self.status.actions += 1;
+                    }
+                }
+                Outcome::Close(code, reason) => {
+                    w.start_close(code, reason);
+                }
+            }
+        }
+        Ended::No
+    }
+
+    /// Moves events from the ring to one client, as far as its socket allows.
+    fn pump(&mut self, w: &mut WsConn) {
+        if !w.client.receives_events() || w.closing || !w.flushed || !w.backlog.is_empty() {
+            return;
+        }
+        let log = Arc::clone(&self.shared.log);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut handed = 0usize;
+        loop {
+            batch.clear();
+            let outcome = log.read(w.client.cursor, BATCH, &mut batch);
+            if let Some((first, last)) = outcome.lost {
+                let n = last - first + 1;
+                w.client.counters.events_lost += n;
+                self.status.lost += n;
+                match self.settings.slow_client {
+                    SlowClientPolicy::Disconnect => {
+                        w.start_close(CLOSE_EVENTS_LOST, "events lost");
+                        return;
+                    }
+                    SlowClientPolicy::Report => {
+                        let notice = w.client.lost_notice(first, last);
+                        if w.queue_reply(notice).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            for ev in &batch {
+                w.client.cursor = ev.seq + 1;
+                if !w.client.wants(ev) {
+                    continue;
+                }
+                let frame = w.client.frame_for(ev);
+                handed += frame.len();
+                match w.queue(frame) {
+                    Ok(true) => {
+                        w.client.counters.events_sent += 1;
+                        self.status.delivered += 1;
+                    }
+                    Ok(false) => {
+                        // tungstenite's buffer is full: retry this event when the socket drains.
+                        w.client.cursor = ev.seq;
+                        let _ = w.flush();
+                        return;
+                    }
+                    Err(()) => return,
+                }
+            }
+            w.client.cursor = w.client.cursor.max(outcome.next);
+            if batch.is_empty() || handed >= PUMP_BYTES {
+                break;
+            }
+        }
+        let _ = w.flush();
+    }
+
+    fn pump_all(&mut self) {
+        let tokens: Vec<Token> = self.conns.keys().copied().collect();
+        for t in tokens {
+            let Some(mut conn) = self.conns.remove(&t) else { continue };
+            if let Phase::Ws(w) = &mut conn.phase {
+                let _ = crate::guard::catch(|| self.pump(w));
+            }
+            self.conns.insert(t, conn);
+        }
+    }
+
+    fn route_replies(&mut self) {
+        for Done { conn_id, frames } in self.actions.take_done() {
+            let Some(token) = self.conns.iter().find(|(_, c)| c.id == conn_id).map(|(t, _)| *t)
+            else {
+                continue;
+            };
+            let Some(mut conn) = self.conns.remove(&token) else { continue };
+            let mut ended = Ended::No;
+            if let Phase::Ws(w) = &mut conn.phase {
+                w.client.action_finished();
+                for f in frames {
+                    let f = w.client.encode_reply(&f);
+                    if w.queue_reply(f).is_err() {
+                        ended = Ended::Yes;
+                        break;
+                    }
+                }
+                if ended == Ended::No && w.flush().is_err() {
+                    ended = Ended::Yes;
+                }
+            }
+            if ended == Ended::Yes {
+                self.forget(conn);
+            } else {
+                self.conns.insert(token, conn);
+            }
+        }
+    }
+
+    fn run_commands(&mut self) {
+        for cmd in self.shared.take_commands() {
+            match cmd {
+                Command::Kick(id) => {
+                    if let Some(t) = self.conns.iter().find(|(_, c)| c.id == id).map(|(t, _)| *t) {
+                        if let Some(mut conn) = self.conns.remove(&t) {
+                            if let Phase::Ws(w) = &mut conn.phase {
+                                w.start_close(CLOSE_KICKED, "kicked by administrator");
+                            }
+                            crate::ast_notice!("ws: client {id} ({}) kicked", conn.peer);
+                            self.forget(conn);
+                        }
+                    }
+                }
+                Command::Settings(settings, listener) => {
+                    if let Some(l) = listener {
+                        self.swap_listener(l);
+                    }
+                    self.settings = *settings;
+                }
+                Command::Accounts(accounts) => {
+                    self.accounts = accounts;
+                }
+            }
+        }
+    }
+
+    fn swap_listener(&mut self, std_listener: std::net::TcpListener) {
+        let mut fresh = TcpListener::from_std(std_listener);
+        if let Err(e) = self.poll.registry().register(&mut fresh, LISTENER, Interest::READABLE) {
+            crate::ast_error!("ws: cannot watch the new listener ({e}); keeping the old one");
+            return;
+        }
+        let _ = self.poll.registry().deregister(&mut self.listener);
+        self.listener = fresh;
+        self.status.listening = self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        crate::ast_notice!("ws: now listening on {}", self.status.listening);
+        self.accept_all();
+    }
+
+    fn check_deadlines(&mut self) {
+        let now = Instant::now();
+        let ping_interval = self.settings.ping_interval;
+        let pong_timeout = self.settings.pong_timeout;
+        let mut expired = Vec::new();
+        for (t, conn) in self.conns.iter_mut() {
+            let logged_in = matches!(&conn.phase, Phase::Ws(w) if w.client.logged_in());
+            if logged_in {
+                conn.deadline = None;
+            }
+            if conn.deadline.is_some_and(|d| now >= d) {
+                if let Phase::Ws(w) = &mut conn.phase {
+                    if !w.closing {
+                        w.start_close(1008, "login timeout");
+                        // Give the Close frame a moment to leave, then drop.
+                        conn.deadline = Some(now + Duration::from_secs(1));
+                        continue;
+                    }
+                }
+                expired.push(*t);
+                continue;
+            }
+            if let Phase::Ws(w) = &mut conn.phase {
+                match w.ping_sent {
+                    Some(sent) if now.duration_since(sent) >= pong_timeout => {
+                        w.abort_with(1001, "ping timeout");
+                        expired.push(*t);
+                    }
+                    None if now.duration_since(w.last_heard) >= ping_interval => {
+                        if w.ws.write(Message::Ping(Default::default())).is_ok() {
+                            let _ = w.flush();
+                        }
+                        w.ping_sent = Some(now);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for t in expired {
+            if let Some(conn) = self.conns.remove(&t) {
+                self.forget(conn);
+            }
+        }
+    }
+
+    /// Drops a connection and its bookkeeping.
+    fn forget(&mut self, mut conn: Conn) {
+        if let Some(src) = conn.source() {
+            let _ = self.poll.registry().deregister(src);
+        }
+        let ip = conn.peer.ip();
+        if let Some(n) = self.per_ip.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_ip.remove(&ip);
+            }
+        }
+        let logged_in = matches!(&conn.phase, Phase::Ws(w) if w.client.logged_in());
+        if !logged_in {
+            self.unauthenticated = self.unauthenticated.saturating_sub(1);
+        }
+        if let Phase::Ws(w) = &mut conn.phase {
+            w.client.on_disconnect();
+        }
+        self.actions.forget_client(conn.id);
+    }
+
+    fn close_all(&mut self, code: u16, reason: &str) {
+        let tokens: Vec<Token> = self.conns.keys().copied().collect();
+        for t in tokens {
+            if let Some(mut conn) = self.conns.remove(&t) {
+                if let Phase::Ws(w) = &mut conn.phase {
+                    w.start_close(code, reason);
+                    let _ = w.flush();
+                }
+                self.forget(conn);
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let mut clients: Vec<ClientRow> = self
+            .conns
+            .values()
+            .map(|c| {
+                let since =
+                    c.since.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                let mut row = ClientRow {
+                    id: c.id,
+                    peer: c.peer.to_string(),
+                    since,
+                    proto: "http".into(),
+                    ..ClientRow::default()
+                };
+                if let Phase::Ws(w) = &c.phase {
+                    row.user = w.client.user().unwrap_or_default().to_string();
+                    row.proto = w.encoding.name().into();
+                    row.events_sent = w.client.counters.events_sent;
+                    row.events_lost = w.client.counters.events_lost;
+                    row.queued = w.queued();
+                }
+                row
+            })
+            .collect();
+        clients.sort_by_key(|r| r.id);
+        let mut status = self.status.clone();
+        status.connections = self.conns.len();
+        status.logged_in =
+            self.conns.values().filter(|c| matches!(&c.phase, Phase::Ws(w) if w.client.logged_in())).count();
+        Snapshot { clients, status }
+    }
+}
+
+/// Counts one item in a one-second window; true when the count goes over `limit`.
+fn window_exceeded(window: &mut (u32, Instant), now: Instant, limit: u32) -> bool {
+    if now.duration_since(window.1) >= Duration::from_secs(1) {
+        *window = (0, now);
+    }
+    window.0 += 1;
+    window.0 > limit
+}
