@@ -6,6 +6,8 @@
 //! an event cannot smuggle its own `WsSeq`. Neither encoder panics on any input.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
+
 use super::headers::{headers, lines, split_header};
 
 /// JSON object for one AMI message: the header names as keys, in order, string values; a name
@@ -15,74 +17,92 @@ use super::headers::{headers, lines, split_header};
 /// `Event: UserEvent\r\nFoo: bar\r\nFoo: baz\r\n\r\n` with `[("WsSeq", "7")]` gives
 /// `{"Event":"UserEvent","Foo":["bar","baz"],"WsSeq":"7"}`.
 pub fn ami_to_json(body: &[u8], extra: &[(&str, &str)]) -> String {
-    let spans = scan(body, extra);
-    let mut out = String::with_capacity(body.len() + body.len() / 8 + 16 + extra_len(extra));
-    out.push('{');
+    // One validation pass; afterwards every slice cut at an ASCII byte is valid UTF-8 too.
+    let text = lossy(body);
+    let spans = scan(text.as_bytes(), extra);
+    let mut out = Vec::with_capacity(body.len() + body.len() / 8 + 16 + extra_len(extra));
+    out.push(b'{');
     let mut comma = false;
     for (i, span) in spans.iter().enumerate() {
         if span.first != i {
             continue;
         }
         if comma {
-            out.push(',');
+            out.push(b',');
         }
         comma = true;
         push_json_str(&mut out, span.name);
-        out.push(':');
+        out.push(b':');
         if span.repeated {
-            out.push('[');
+            out.push(b'[');
             let mut inner = false;
             for later in spans.iter().skip(i).filter(|s| s.first == i) {
                 if inner {
-                    out.push(',');
+                    out.push(b',');
                 }
                 inner = true;
                 push_json_str(&mut out, later.value);
             }
-            out.push(']');
+            out.push(b']');
         } else {
             push_json_str(&mut out, span.value);
         }
     }
     for (name, value) in extra {
         if comma {
-            out.push(',');
+            out.push(b',');
         }
         comma = true;
         push_json_str(&mut out, name.as_bytes());
-        out.push(':');
+        out.push(b':');
         push_json_str(&mut out, value.as_bytes());
     }
-    out.push('}');
-    out
+    out.push(b'}');
+    into_string(out)
 }
 
 /// The AMI text of one message with every line ending CRLF, the `extra` headers as the last lines
 /// and one blank line at the end. Invalid UTF-8 becomes U+FFFD (text frames must be UTF-8). CR, LF
 /// and NUL inside an `extra` name or value become spaces: they could not be told apart from framing.
 pub fn ami_to_text(body: &[u8], extra: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(body.len() + 8 + extra_len(extra));
-    for line in lines(body) {
+    let text = lossy(body);
+    let mut out = Vec::with_capacity(body.len() + 8 + extra_len(extra));
+    for line in lines(text.as_bytes()) {
         if is_replaced(split_header(line).0, extra) {
             continue;
         }
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push_str("\r\n");
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
     }
     for (name, value) in extra {
-        push_text_safe(&mut out, name);
-        out.push_str(": ");
-        push_text_safe(&mut out, value);
-        out.push_str("\r\n");
+        push_text_safe(&mut out, name.as_bytes());
+        out.extend_from_slice(b": ");
+        push_text_safe(&mut out, value.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    out.push_str("\r\n");
-    out
+    out.extend_from_slice(b"\r\n");
+    into_string(out)
+}
+
+/// `bytes` as UTF-8, borrowed when valid (checked by the fast validator), else with U+FFFD.
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(valid) => Cow::Borrowed(valid),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Output built from valid UTF-8 pieces split at ASCII bytes is valid; the fallback never runs.
+fn into_string(out: Vec<u8>) -> String {
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// One header of the message being encoded.
 struct Span<'a> {
     name: &'a [u8],
     value: &'a [u8],
+    /// [`name_key`] of `name`: a cheap filter before comparing names.
+    key: u64,
     /// Index of the first header with this name (itself when it is the first).
     first: usize,
     /// On a first occurrence: whether the name occurs again later.
@@ -92,13 +112,14 @@ struct Span<'a> {
 /// Splits the message into headers (dropping those an extra replaces) and links repeats to their
 /// first occurrence. Cost: headers x distinct names, with no map.
 fn scan<'a>(body: &'a [u8], extra: &[(&str, &str)]) -> Vec<Span<'a>> {
-    let mut spans: Vec<Span<'a>> = Vec::with_capacity(16);
+    let mut spans: Vec<Span<'a>> = Vec::with_capacity(32);
     for (name, value) in headers(body) {
         if is_replaced(name, extra) {
             continue;
         }
         // Scanning from the start, the first span with this name is its first occurrence.
-        let first = match spans.iter().position(|s| s.name == name) {
+        let key = name_key(name);
+        let first = match spans.iter().position(|s| s.key == key && s.name == name) {
             Some(f) => {
                 if let Some(head) = spans.get_mut(f) {
                     head.repeated = true;
@@ -107,9 +128,16 @@ fn scan<'a>(body: &'a [u8], extra: &[(&str, &str)]) -> Vec<Span<'a>> {
             }
             None => spans.len(),
         };
-        spans.push(Span { name, value, first, repeated: false });
+        spans.push(Span { name, value, key, first, repeated: false });
     }
     spans
+}
+
+/// Length (low byte) and first seven bytes of a header name: equal names give equal keys, and
+/// AMI's distinct names almost never share one.
+fn name_key(name: &[u8]) -> u64 {
+    let prefix = name.iter().take(7).enumerate();
+    prefix.fold(name.len() as u64 & 0xff, |k, (i, &b)| k | u64::from(b) << (8 * (i + 1)))
 }
 
 fn is_replaced(name: &[u8], extra: &[(&str, &str)]) -> bool {
@@ -120,61 +148,92 @@ fn extra_len(extra: &[(&str, &str)]) -> usize {
     extra.iter().map(|(n, v)| n.len() + v.len() + 8).sum()
 }
 
-fn push_text_safe(out: &mut String, s: &str) {
-    if s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-        out.extend(s.chars().map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c }));
-    } else {
-        out.push_str(s);
-    }
+fn push_text_safe(out: &mut Vec<u8>, s: &[u8]) {
+    out.extend(s.iter().map(|&b| if matches!(b, b'\r' | b'\n' | 0) { b' ' } else { b }));
 }
 
-/// Appends `bytes` as a quoted JSON string; invalid UTF-8 sequences become U+FFFD.
-pub fn push_json_str(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    for chunk in bytes.utf8_chunks() {
-        push_escaped(out, chunk.valid());
-        if !chunk.invalid().is_empty() {
-            out.push('\u{FFFD}');
-        }
+/// For each byte: 0 when it needs no escape, else the letter after the backslash (`u` for
+/// `\u00XX`), or `L` for 0xE2, the lead byte of U+2028 and U+2029.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
     }
-    out.push('"');
-}
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[0xe2] = b'L';
+    table
+};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends valid UTF-8 with JSON escapes: runs that need none are copied in one piece.
-fn push_escaped(out: &mut String, s: &str) {
-    let bytes = s.as_bytes();
+/// Appends valid UTF-8 as a quoted JSON string; runs that need no escape are copied in one piece.
+fn push_json_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            0xe2 => match bytes.get(i + 1..i + 3) {
-                Some([0x80, 0xa8]) => "\\u2028",
-                Some([0x80, 0xa9]) => "\\u2029",
-                _ => continue,
-            },
-            _ => continue,
-        };
-        // Every position handled here holds an ASCII byte or a lead byte: a char boundary.
-        out.push_str(s.get(run..i).unwrap_or_default());
-        if escape.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        } else {
-            out.push_str(escape);
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        if s.get(i..i + 8).is_some_and(plain_word) {
+            i += 8;
+            continue;
         }
-        run = if b == 0xe2 { i + 3 } else { i + 1 };
+        let kind = ESCAPE[usize::from(b)];
+        let (skip, last) = match kind {
+            0 => {
+                i += 1;
+                continue;
+            }
+            b'L' => match s.get(i + 1..i + 3) {
+                Some(&[0x80, last @ (0xa8 | 0xa9)]) => (3, last),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            },
+            _ => (1, 0),
+        };
+        out.extend_from_slice(s.get(run..i).unwrap_or_default());
+        match kind {
+            b'u' => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0x0f)]);
+            }
+            b'L' => out.extend_from_slice(if last == 0xa8 { b"\\u2028" } else { b"\\u2029" }),
+            letter => out.extend_from_slice(&[b'\\', letter]),
+        }
+        i += skip;
+        run = i;
     }
-    out.push_str(s.get(run..).unwrap_or_default());
+    out.extend_from_slice(s.get(run..).unwrap_or_default());
+    out.push(b'"');
+}
+
+/// Whether none of these 8 bytes may need an escape: no control byte, `"`, `\\` or 0xE2.
+fn plain_word(word: &[u8]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut bytes = [0u8; 8];
+    if word.len() != 8 {
+        return false;
+    }
+    bytes.copy_from_slice(word);
+    let x = u64::from_le_bytes(bytes);
+    // Non-zero iff some byte of v is zero (resp. below n, for n <= 0x80).
+    let has_zero = |v: u64| v.wrapping_sub(LOW) & !v & HIGH;
+    let below = x.wrapping_sub(LOW * 0x20) & !x & HIGH;
+    below
+        | has_zero(x ^ (LOW * u64::from(b'"')))
+        | has_zero(x ^ (LOW * u64::from(b'\\')))
+        | has_zero(x ^ (LOW * 0xe2))
+        == 0
 }
 
 #[cfg(test)]
@@ -221,6 +280,34 @@ mod tests {
         body.extend_from_slice(&value);
         let v: Value = serde_json::from_str(&ami_to_json(&body, &[])).unwrap();
         assert_eq!(v["K"].as_str().unwrap().as_bytes(), &value[..]);
+    }
+
+    #[test]
+    fn each_special_char_at_each_position_is_escaped_exactly_once() {
+        for special in ["\"", "\\", "\u{0}", "\u{1f}", "\t", "\u{2028}", "\u{2029}", "\u{2027}"] {
+            for at in 0..20 {
+                let value = format!("{}{special}{}", "a".repeat(at), "b".repeat(20 - at));
+                let mut out = Vec::new();
+                push_json_str(&mut out, value.as_bytes());
+                let json = String::from_utf8(out).unwrap();
+                let back: String = serde_json::from_str(&json).unwrap();
+                assert_eq!(back, value);
+                assert!(
+                    !json.contains(['\u{0}', '\u{1f}', '\t', '\u{2028}', '\u{2029}']),
+                    "{json}"
+                );
+                assert_eq!(json.len(), value.len() + 2 + json_escape_growth(special), "{json}");
+            }
+        }
+    }
+
+    fn json_escape_growth(special: &str) -> usize {
+        match special {
+            "\"" | "\\" | "\t" => 1,
+            "\u{0}" | "\u{1f}" => 5,
+            "\u{2028}" | "\u{2029}" => 3,
+            _ => 0,
+        }
     }
 
     #[test]

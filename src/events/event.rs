@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use super::encode::{ami_to_json, ami_to_text};
+use super::encode::{ami_to_json, ami_to_text, lossy};
 
 /// One event, shared (as `Arc<Event>`) by the log and every client that still has to send it.
 ///
@@ -27,7 +27,7 @@ pub struct Event {
 impl Event {
     /// An event with sequence number `seq`; `name` is made valid UTF-8, `body` is kept as is.
     pub fn new(seq: u64, category: u32, name: &[u8], body: &[u8]) -> Event {
-        let name: std::borrow::Cow<'_, str> = String::from_utf8_lossy(name);
+        let name = lossy(name);
         let mut bytes = Vec::with_capacity(name.len() + body.len());
         bytes.extend_from_slice(name.as_bytes());
         bytes.extend_from_slice(body);

@@ -20,7 +20,7 @@ impl<'a> Iterator for Lines<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let (line, rest) = match self.rest.iter().position(|&b| b == b'\n') {
+        let (line, rest) = match find_byte(self.rest, b'\n') {
             Some(lf) => {
                 let (line, tail) = self.rest.split_at(lf);
                 (line, tail.get(1..).unwrap_or_default())
@@ -37,10 +37,32 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
+/// Index of the first `needle` in `hay`, eight bytes at a time (lines run ~40 bytes).
+pub fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let pattern = LOW * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        // Exact test for a zero byte: (x - LOW) & !x & HIGH is non-zero iff some byte of x is 0,
+        // and its lowest set bit marks the first one.
+        let found = x.wrapping_sub(LOW) & !x & HIGH;
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks.remainder().iter().position(|&b| b == needle).map(|i| offset + i)
+}
+
 /// Splits one header line at its first `:` into name and value; the value loses the blanks
 /// (spaces, tabs) that follow the colon. A line without a colon is all name, with an empty value.
 pub fn split_header(line: &[u8]) -> (&[u8], &[u8]) {
-    match line.iter().position(|&b| b == b':') {
+    match find_byte(line, b':') {
         Some(colon) => {
             let (name, tail) = line.split_at(colon);
             let value = tail.get(1..).unwrap_or_default();
@@ -99,6 +121,25 @@ mod tests {
     fn only_one_cr_is_stripped_and_lone_cr_inside_is_kept() {
         let got: Vec<&[u8]> = lines(b"A: x\ry\r\r\nB: z\r\n").collect();
         assert_eq!(got, vec![&b"A: x\ry\r"[..], &b"B: z"[..]]);
+    }
+
+    #[test]
+    fn find_byte_agrees_with_position_everywhere() {
+        let hay: Vec<u8> = (0..70u8).map(|i| i.wrapping_mul(37) | 1).collect();
+        for len in 0..hay.len() {
+            for needle in [b'\n', b':', 0x80, 0xff, 0x01, 0x7f, hay[len.saturating_sub(1)]] {
+                let slice = &hay[..len];
+                assert_eq!(find_byte(slice, needle), slice.iter().position(|&b| b == needle));
+            }
+        }
+        let mut h = [b'a'; 24];
+        for at in 0..24 {
+            h[at] = b'\n';
+            assert_eq!(find_byte(&h, b'\n'), Some(at));
+            h[at] = 0x0a ^ 0x01; // a byte one bit away from the needle
+            assert_eq!(find_byte(&h, b'\n'), None);
+            h[at] = b'a';
+        }
     }
 
     #[test]
