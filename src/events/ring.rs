@@ -68,7 +68,8 @@ pub struct LogStats {
 impl EventLog {
     /// A log holding at most `capacity` events (at least 1); `wake` is called from the appending
     /// thread to wake the reader, at most once until the reader calls [`EventLog::take_wake`].
-    /// `wake` must be quick and must not block (e.g. `mio::Waker::wake`).
+    /// `wake` runs on Asterisk's threads: it must be quick, must not block and must not panic
+    /// (e.g. `mio::Waker::wake` with its error ignored).
     pub fn new(capacity: usize, wake: Box<dyn Fn() + Send + Sync>) -> Arc<EventLog> {
         let capacity = capacity.max(1);
         Arc::new(EventLog {
