@@ -1,0 +1,140 @@
+//! One manager event as the log keeps it: its bytes, sequence number and cached encodings.
+#![forbid(unsafe_code)]
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::encode::{ami_to_json, ami_to_text, lossy};
+
+/// One event, shared (as `Arc<Event>`) by the log and every client that still has to send it.
+///
+/// The name and the full AMI text live in one buffer. The JSON and text encodings are made on
+/// first use and kept: encode once, send to many.
+#[derive(Debug)]
+pub struct Event {
+    /// Set once by the log under its lock, before the event is visible to any reader.
+    seq: AtomicU64,
+    category: u32,
+    name_len: usize,
+    /// The event name (valid UTF-8) followed by the body exactly as the hook gave it.
+    bytes: Box<[u8]>,
+    received: Instant,
+    json: OnceLock<Box<str>>,
+    text: OnceLock<Box<str>>,
+}
+
+impl Event {
+    /// An event with sequence number `seq`; `name` is made valid UTF-8, `body` is kept as is.
+    pub fn new(seq: u64, category: u32, name: &[u8], body: &[u8]) -> Event {
+        let name = lossy(name);
+        let mut bytes = Vec::with_capacity(name.len() + body.len());
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.extend_from_slice(body);
+        Event {
+            seq: AtomicU64::new(seq),
+            category,
+            name_len: name.len(),
+            bytes: bytes.into_boxed_slice(),
+            received: Instant::now(),
+            json: OnceLock::new(),
+            text: OnceLock::new(),
+        }
+    }
+
+    /// Gives the event its number; only the log calls this, before publishing it.
+    pub(super) fn set_seq(&self, seq: u64) {
+        self.seq.store(seq, Ordering::Relaxed);
+    }
+
+    /// The sequence number (from 1, one per appended event).
+    pub fn seq(&self) -> u64 {
+        // Relaxed is enough: readers get the event through the log's mutex, after set_seq.
+        self.seq.load(Ordering::Relaxed)
+    }
+
+    /// The EVENT_FLAG_* bit set the event was raised with.
+    pub fn category(&self) -> u32 {
+        self.category
+    }
+
+    /// The event name as the hook gave it (e.g. `Newchannel`).
+    pub fn name(&self) -> &str {
+        let name = self.bytes.get(..self.name_len).unwrap_or_default();
+        // Always valid: `new` stored the bytes of a str.
+        std::str::from_utf8(name).unwrap_or_default()
+    }
+
+    /// The full AMI text (`Event: X\r\nPrivilege: ...\r\n...\r\n\r\n`), bytes as received.
+    pub fn body(&self) -> &[u8] {
+        self.bytes.get(self.name_len..).unwrap_or_default()
+    }
+
+    /// When the hook handed the event over.
+    pub fn received(&self) -> Instant {
+        self.received
+    }
+
+    /// Bytes held for the name and body (not counting the cached encodings).
+    pub fn raw_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The JSON object for this event with `"WsSeq":"<seq>"` last; computed once, then cached.
+    pub fn json(&self) -> &[u8] {
+        self.json
+            .get_or_init(|| {
+                let seq = self.seq().to_string();
+                ami_to_json(self.body(), &[("WsSeq", &seq)]).into_boxed_str()
+            })
+            .as_bytes()
+    }
+
+    /// The AMI text with `WsSeq: <seq>` as its last header, CRLF lines, valid UTF-8; cached.
+    pub fn text(&self) -> &[u8] {
+        self.text
+            .get_or_init(|| {
+                let seq = self.seq().to_string();
+                ami_to_text(self.body(), &[("WsSeq", &seq)]).into_boxed_str()
+            })
+            .as_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &[u8] = b"Event: UserEvent\r\nPrivilege: user,all\r\nFoo: a\r\nFoo: b\r\n\r\n";
+
+    #[test]
+    fn accessors_return_what_was_given() {
+        let e = Event::new(12, 64, b"UserEvent", BODY);
+        assert_eq!((e.seq(), e.category(), e.name(), e.body()), (12, 64, "UserEvent", BODY));
+        assert_eq!(e.raw_len(), "UserEvent".len() + BODY.len());
+    }
+
+    #[test]
+    fn invalid_name_bytes_are_replaced_and_body_kept_exactly() {
+        let e = Event::new(1, 1, b"Bad\xff", b"X: \xff\r\n\r\n");
+        assert_eq!(e.name(), "Bad\u{fffd}");
+        assert_eq!(e.body(), b"X: \xff\r\n\r\n");
+    }
+
+    #[test]
+    fn encodings_carry_the_sequence_number_and_are_cached() {
+        let e = Event::new(0, 64, b"UserEvent", BODY);
+        e.set_seq(7);
+        let json = e.json();
+        assert_eq!(
+            json,
+            br#"{"Event":"UserEvent","Privilege":"user,all","Foo":["a","b"],"WsSeq":"7"}"#
+        );
+        assert_eq!(
+            e.text(),
+            b"Event: UserEvent\r\nPrivilege: user,all\r\nFoo: a\r\nFoo: b\r\nWsSeq: 7\r\n\r\n"
+        );
+        assert!(std::ptr::eq(json, e.json()), "second call must return the cached encoding");
+        assert!(std::ptr::eq(e.text(), e.text()));
+    }
+}
