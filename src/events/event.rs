@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use tungstenite::Utf8Bytes;
+
 use super::encode::{ami_to_json, ami_to_text, lossy};
 
 /// One event, shared (as `Arc<Event>`) by the log and every client that still has to send it.
@@ -20,8 +22,8 @@ pub struct Event {
     /// The event name (valid UTF-8) followed by the body exactly as the hook gave it.
     bytes: Box<[u8]>,
     received: Instant,
-    json: OnceLock<Box<str>>,
-    text: OnceLock<Box<str>>,
+    json: OnceLock<Utf8Bytes>,
+    text: OnceLock<Utf8Bytes>,
 }
 
 impl Event {
@@ -82,22 +84,36 @@ impl Event {
 
     /// The JSON object for this event with `"WsSeq":"<seq>"` last; computed once, then cached.
     pub fn json(&self) -> &[u8] {
-        self.json
-            .get_or_init(|| {
-                let seq = self.seq().to_string();
-                ami_to_json(self.body(), &[("WsSeq", &seq)]).into_boxed_str()
-            })
-            .as_bytes()
+        self.json_frame_ref().as_str().as_bytes()
+    }
+
+    /// The JSON encoding as a frame payload; cloning it shares the bytes (no copy per client).
+    pub fn json_frame(&self) -> Utf8Bytes {
+        self.json_frame_ref().clone()
+    }
+
+    fn json_frame_ref(&self) -> &Utf8Bytes {
+        self.json.get_or_init(|| {
+            let seq = self.seq().to_string();
+            Utf8Bytes::from(ami_to_json(self.body(), &[("WsSeq", &seq)]))
+        })
     }
 
     /// The AMI text with `WsSeq: <seq>` as its last header, CRLF lines, valid UTF-8; cached.
     pub fn text(&self) -> &[u8] {
-        self.text
-            .get_or_init(|| {
-                let seq = self.seq().to_string();
-                ami_to_text(self.body(), &[("WsSeq", &seq)]).into_boxed_str()
-            })
-            .as_bytes()
+        self.text_frame_ref().as_str().as_bytes()
+    }
+
+    /// The AMI-text encoding as a frame payload; cloning it shares the bytes.
+    pub fn text_frame(&self) -> Utf8Bytes {
+        self.text_frame_ref().clone()
+    }
+
+    fn text_frame_ref(&self) -> &Utf8Bytes {
+        self.text.get_or_init(|| {
+            let seq = self.seq().to_string();
+            Utf8Bytes::from(ami_to_text(self.body(), &[("WsSeq", &seq)]))
+        })
     }
 }
 
