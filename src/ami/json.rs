@@ -1,6 +1,8 @@
 //! Client actions from JSON or raw AMI text, and messages to JSON (one flat object per message).
 #![forbid(unsafe_code)]
 
+use std::collections::HashMap;
+
 use super::message::{Message, lines};
 use super::validate::{ActionError, Limits, validate_action};
 
@@ -246,47 +248,73 @@ pub fn message_to_json(msg: &Message) -> String {
 /// names distinct from the message's own.
 pub fn write_message_json(out: &mut String, msg: &Message, tail: &[(&str, &str)]) {
     let headers = &msg.headers;
-    let mut done = vec![false; headers.len()];
+    let (is_first, next_same) = repeat_chains(headers);
+    let mut members = 0;
     out.push('{');
-    let mut first = true;
     for (i, (name, value)) in headers.iter().enumerate() {
-        if done.get(i).copied().unwrap_or(true) {
+        if !is_first.get(i).copied().unwrap_or(false) {
             continue;
         }
-        if !first {
+        if members > 0 {
             out.push(',');
         }
-        first = false;
+        members += 1;
         push_json_str(out, name);
         out.push(':');
-        let repeats = headers.iter().skip(i + 1).any(|(n, _)| n == name);
-        if !repeats {
+        let mut next = next_same.get(i).copied().flatten();
+        if next.is_none() {
             push_json_str(out, value);
             continue;
         }
         out.push('[');
         push_json_str(out, value);
-        for (j, (other, value)) in headers.iter().enumerate().skip(i + 1) {
-            if other == name {
-                out.push(',');
-                push_json_str(out, value);
-                if let Some(d) = done.get_mut(j) {
-                    *d = true;
-                }
-            }
+        while let Some(j) = next {
+            out.push(',');
+            push_json_str(out, headers.get(j).map(|(_, v)| v.as_str()).unwrap_or_default());
+            next = next_same.get(j).copied().flatten();
         }
         out.push(']');
     }
     for (name, value) in tail {
-        if !first {
+        if members > 0 {
             out.push(',');
         }
-        first = false;
+        members += 1;
         push_json_str(out, name);
         out.push(':');
         push_json_str(out, value);
     }
     out.push('}');
+}
+
+/// For each header: whether it is the first with its exact name, and the index of the next
+/// header with the same name. Linear time (a hash map past 16 headers).
+fn repeat_chains(headers: &[(String, String)]) -> (Vec<bool>, Vec<Option<usize>>) {
+    let mut is_first = vec![true; headers.len()];
+    let mut next_same = vec![None; headers.len()];
+    let mut link = |earlier: usize, later: usize| {
+        if let Some(n) = next_same.get_mut(earlier) {
+            *n = Some(later);
+        }
+        if let Some(f) = is_first.get_mut(later) {
+            *f = false;
+        }
+    };
+    if headers.len() <= 16 {
+        for (j, (name, _)) in headers.iter().enumerate() {
+            if let Some(i) = headers.iter().take(j).rposition(|(n, _)| n == name) {
+                link(i, j);
+            }
+        }
+    } else {
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(headers.len());
+        for (j, (name, _)) in headers.iter().enumerate() {
+            if let Some(i) = last.insert(name.as_str(), j) {
+                link(i, j);
+            }
+        }
+    }
+    (is_first, next_same)
 }
 
 /// Appends `s` as a JSON string literal: `"` and `\` escaped, every control character
@@ -574,6 +602,29 @@ mod tests {
         let mut out = String::new();
         write_message_json(&mut out, &Message::new(), &[("WsSeq", "1"), ("B", "2")]);
         assert_eq!(out, r#"{"WsSeq":"1","B":"2"}"#);
+    }
+
+    #[test]
+    fn json_output_groups_large_messages_the_same_way() {
+        // Past 16 headers the grouping uses a hash map; the result must not change.
+        let mut m = Message::new();
+        let mut want = Vec::new();
+        for i in 0..40 {
+            m.push(format!("K{}", i % 7), i.to_string());
+        }
+        for k in 0..7 {
+            let values: Vec<String> =
+                (0..40).filter(|i| i % 7 == k).map(|i| format!("\"{i}\"")).collect();
+            want.push(format!("\"K{k}\":[{}]", values.join(",")));
+        }
+        m.push("Single", "s");
+        want.push("\"Single\":\"s\"".to_string());
+        assert_eq!(message_to_json(&m), format!("{{{}}}", want.join(",")));
+        let small: Message = Message { headers: m.headers[..10].to_vec() };
+        let value: serde_json::Value =
+            serde_json::from_str(&message_to_json(&small)).unwrap_or_default();
+        assert_eq!(value["K0"], serde_json::json!(["0", "7"]));
+        assert_eq!(value["K3"], "3");
     }
 
     #[test]

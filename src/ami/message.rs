@@ -116,15 +116,11 @@ pub fn parse_ami_text(bytes: &[u8]) -> Vec<Message> {
     messages
 }
 
-/// Lines of `bytes` without their `\n` or `\r\n` end.
+/// Lines of `bytes` without their `\n` or `\r\n` end; no line at all for empty input.
 pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let empty = bytes.is_empty();
-    body.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)).take(if empty {
-        0
-    } else {
-        usize::MAX
-    })
+    let split = (!bytes.is_empty()).then(|| body.split(|&b| b == b'\n'));
+    split.into_iter().flatten().map(|l| l.strip_suffix(b"\r").unwrap_or(l))
 }
 
 /// Splits one header line as AMI reads it (see [`parse_ami_text`]).
