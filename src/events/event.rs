@@ -19,25 +19,27 @@ pub struct Event {
     seq: AtomicU64,
     category: u32,
     name_len: usize,
-    /// The event name (valid UTF-8) followed by the body exactly as the hook gave it.
-    bytes: Box<[u8]>,
+    /// The event name followed by the body as the hook gave it, made valid UTF-8 once here
+    /// (invalid sequences become U+FFFD, as every encoding would show them anyway).
+    bytes: Box<str>,
     received: Instant,
     json: OnceLock<Utf8Bytes>,
     text: OnceLock<Utf8Bytes>,
 }
 
 impl Event {
-    /// An event with sequence number `seq`; `name` is made valid UTF-8, `body` is kept as is.
+    /// An event with sequence number `seq`; name and body are made valid UTF-8.
     pub fn new(seq: u64, category: u32, name: &[u8], body: &[u8]) -> Event {
         let name = lossy(name);
-        let mut bytes = Vec::with_capacity(name.len() + body.len());
-        bytes.extend_from_slice(name.as_bytes());
-        bytes.extend_from_slice(body);
+        let body = lossy(body);
+        let mut bytes = String::with_capacity(name.len() + body.len());
+        bytes.push_str(&name);
+        bytes.push_str(&body);
         Event {
             seq: AtomicU64::new(seq),
             category,
             name_len: name.len(),
-            bytes: bytes.into_boxed_slice(),
+            bytes: bytes.into_boxed_str(),
             received: Instant::now(),
             json: OnceLock::new(),
             text: OnceLock::new(),
@@ -62,14 +64,17 @@ impl Event {
 
     /// The event name as the hook gave it (e.g. `Newchannel`).
     pub fn name(&self) -> &str {
-        let name = self.bytes.get(..self.name_len).unwrap_or_default();
-        // Always valid: `new` stored the bytes of a str.
-        std::str::from_utf8(name).unwrap_or_default()
+        self.bytes.get(..self.name_len).unwrap_or_default()
+    }
+
+    /// The full AMI text as a str (for eventfilters).
+    pub fn body_str(&self) -> &str {
+        self.bytes.get(self.name_len..).unwrap_or_default()
     }
 
     /// The full AMI text (`Event: X\r\nPrivilege: ...\r\n...\r\n\r\n`), bytes as received.
     pub fn body(&self) -> &[u8] {
-        self.bytes.get(self.name_len..).unwrap_or_default()
+        self.body_str().as_bytes()
     }
 
     /// When the hook handed the event over.
@@ -131,10 +136,10 @@ mod tests {
     }
 
     #[test]
-    fn invalid_name_bytes_are_replaced_and_body_kept_exactly() {
+    fn invalid_bytes_are_replaced_once_at_append() {
         let e = Event::new(1, 1, b"Bad\xff", b"X: \xff\r\n\r\n");
         assert_eq!(e.name(), "Bad\u{fffd}");
-        assert_eq!(e.body(), b"X: \xff\r\n\r\n");
+        assert_eq!(e.body_str(), "X: \u{fffd}\r\n\r\n");
     }
 
     #[test]

@@ -1,0 +1,272 @@
+//! One WebSocket client's AMI side: decoding its messages, the AMI session (login, Events,
+//! Filter, ...), its cursor into the event ring, and encoding what it is sent.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use tungstenite::Utf8Bytes;
+
+use super::conn::Counters;
+use super::upgrade::Encoding;
+use crate::actions::pool::Job;
+use crate::ami::accounts::ManagerConf;
+use crate::ami::json::{action_from_json, message_to_json, text_action_parse};
+use crate::ami::login::LoginRateLimiter;
+use crate::ami::message::Message;
+use crate::ami::session::{AuthOutcome, CommandInfo, Env, Session, fully_booted_event};
+use crate::ami::validate::{Limits, validate_action};
+use crate::events::encode::ami_to_text;
+use crate::events::event::Event;
+use crate::events::ring::EventLog;
+
+/// Login header (our extension): resume the event stream after this sequence number.
+pub const RESUME_HEADER: &str = "WsResumeAfter";
+/// Event name of our lost-events notice.
+pub const LOST_EVENT: &str = "WsEventsLost";
+
+/// What the loop must do after a client message.
+pub enum Outcome {
+    /// Send this frame.
+    Reply(Utf8Bytes),
+    /// The client logged in as this account (lower-case name).
+    LoggedIn(String),
+    /// Run this action on an action thread.
+    Run(Job),
+    /// Close the connection with this code and reason after sending what is queued.
+    Close(u16, &'static str),
+}
+
+/// What one message handler needs from the loop.
+pub struct Ctx<'a> {
+    /// Accounts in force.
+    pub accounts: &'a ManagerConf,
+    /// The event ring (for the cursor at login).
+    pub log: &'a EventLog,
+    /// Failed-login limiter shared by every connection.
+    pub limiter: &'a mut LoginRateLimiter,
+    /// Logged-in sessions per account (lower-case name).
+    pub online: &'a HashMap<String, usize>,
+    /// Actions known to Asterisk (for ListCommands).
+    pub commands: &'a [CommandInfo],
+    /// Now.
+    pub now: Instant,
+}
+
+/// A client's AMI state.
+pub struct Client {
+    peer: SocketAddr,
+    encoding: Encoding,
+    session: Session,
+    limits: Limits,
+    /// Next event sequence number this client needs.
+    pub cursor: u64,
+    /// Counters for the CLI.
+    pub counters: Counters,
+    /// Frames held back until a time (AMI delays the answer to a failed login), then close?
+    held: Option<(Instant, Vec<Utf8Bytes>, bool)>,
+}
+
+impl Client {
+    /// A client that just completed the WebSocket handshake.
+    pub fn new(peer: SocketAddr, encoding: Encoding) -> Self {
+        Client {
+            peer,
+            encoding,
+            session: Session::new(peer.ip(), Instant::now()),
+            limits: Limits::default(),
+            cursor: u64::MAX,
+            counters: Counters::default(),
+            held: None,
+        }
+    }
+
+    /// Whether login succeeded.
+    pub fn logged_in(&self) -> bool {
+        self.session.logged_in().is_some()
+    }
+
+    /// The logged-in user name as typed.
+    pub fn user(&self) -> Option<&str> {
+        self.session.logged_in().map(|l| l.username.as_str())
+    }
+
+    /// The account (manager.conf section), lower-case, for the online-users count.
+    pub fn account_key(&self) -> Option<String> {
+        self.session.logged_in().map(|l| l.account.to_ascii_lowercase())
+    }
+
+    /// Whether events should flow to this client now.
+    pub fn receives_events(&self) -> bool {
+        self.logged_in() && self.cursor != u64::MAX
+    }
+
+    /// AMI's decision for one event (read classes, Events mask, eventfilters).
+    pub fn wants(&self, ev: &Event) -> bool {
+        self.session.wants_event(ev.category(), ev.name(), ev.body_str())
+    }
+
+    /// The frame for an event in this client's encoding (shared bytes, no copy).
+    pub fn frame_for(&self, ev: &Event) -> Utf8Bytes {
+        match self.encoding {
+            Encoding::Json => ev.json_frame(),
+            Encoding::Text => ev.text_frame(),
+        }
+    }
+
+    /// Encodes one AMI message (a response or list event) for this client.
+    pub fn encode_reply(&self, m: &Message) -> Utf8Bytes {
+        match self.encoding {
+            Encoding::Json => Utf8Bytes::from(message_to_json(m)),
+            Encoding::Text => Utf8Bytes::from(ami_to_text(m.to_ami_text().as_bytes(), &[])),
+        }
+    }
+
+    /// The documented notice for events this client lost (inclusive range).
+    pub fn lost_notice(&self, first: u64, last: u64) -> Utf8Bytes {
+        let mut m = Message::default();
+        m.push("Event", LOST_EVENT);
+        m.push("FirstLost", first.to_string());
+        m.push("LastLost", last.to_string());
+        m.push("Count", (last - first + 1).to_string());
+        self.encode_reply(&m)
+    }
+
+    /// Handles one text message from the client.
+    pub fn on_text(&mut self, text: &str, ctx: &mut Ctx<'_>) -> Vec<Outcome> {
+        if self.held.is_some() {
+            // A failed login is pending its delayed answer and close; ignore further input.
+            return Vec::new();
+        }
+        let parsed = match self.encoding {
+            Encoding::Json => action_from_json(text, &self.limits),
+            Encoding::Text => text_action_parse(text, &self.limits),
+        };
+        let mut msg = match parsed.and_then(|m| validate_action(&m, &self.limits).map(|()| m)) {
+            Ok(m) => m,
+            Err(e) => return vec![self.error_outcome(best_effort_action_id(text), &e.to_string())],
+        };
+        let resume = take_header(&mut msg, RESUME_HEADER);
+        let was_logged_in = self.logged_in();
+        let online = ctx.online;
+        let in_use = |name: &str| online.get(&name.to_ascii_lowercase()).is_some_and(|n| *n > 0);
+        let mut env = Env {
+            conf: ctx.accounts,
+            now: ctx.now,
+            limiter: Some(&mut *ctx.limiter),
+            logged_in_elsewhere: &in_use,
+            commands: ctx.commands,
+        };
+        let Some(reply) = self.session.handle(&msg.headers, &mut env) else {
+            // A logged-in action the session does not answer itself: run it off the loop.
+            let Some(l) = self.session.logged_in() else {
+                return vec![self.error_outcome(msg.action_id().map(str::to_string), "Permission denied")];
+            };
+            return vec![Outcome::Run(Job {
+                conn_id: 0,
+                write: l.write,
+                user: l.username.clone(),
+                action: msg,
+            })];
+        };
+        let mut out = Vec::new();
+        if let Some(auth) = &reply.auth {
+            self.log_auth(auth);
+        }
+        let frames: Vec<Utf8Bytes> = reply
+            .messages
+            .iter()
+            .map(|h| self.encode_reply(&Message { headers: h.clone() }))
+            .collect();
+        if !reply.delay.is_zero() {
+            self.held = Some((ctx.now + reply.delay, frames, reply.close));
+            return out;
+        }
+        out.extend(frames.into_iter().map(Outcome::Reply));
+        if !was_logged_in && self.logged_in() {
+            self.cursor = self.start_cursor(resume.as_deref(), ctx.log);
+            if let Some(key) = self.account_key() {
+                out.push(Outcome::LoggedIn(key));
+            }
+            if reply.fully_booted {
+                let booted = Message { headers: fully_booted_event(0, 0) };
+                out.push(Outcome::Reply(self.encode_reply(&booted)));
+            }
+        }
+        if reply.close {
+            out.push(Outcome::Close(1000, "logged off"));
+        }
+        out
+    }
+
+    /// Frames whose hold time has come (failed login), and whether to close afterwards.
+    pub fn take_due(&mut self, now: Instant) -> Option<(Vec<Utf8Bytes>, bool)> {
+        match &self.held {
+            Some((due, _, _)) if now >= *due => self.held.take().map(|(_, f, c)| (f, c)),
+            _ => None,
+        }
+    }
+
+    /// Called when the connection ends.
+    pub fn on_disconnect(&mut self) {
+        if let Some(l) = self.session.logged_in() {
+            if l.display_connects {
+                crate::ast_verb!(2, "Manager '{}' logged off from {} (WebSocket)", l.username, self.peer.ip());
+            }
+        }
+    }
+
+    fn start_cursor(&self, resume: Option<&str>, log: &EventLog) -> u64 {
+        let next = log.next_seq();
+        match resume.and_then(|r| r.trim().parse::<u64>().ok()) {
+            // Everything after `after` that is still in the ring; read() reports what is gone.
+            Some(after) if after < next => after + 1,
+            _ => next,
+        }
+    }
+
+    fn log_auth(&self, auth: &AuthOutcome) {
+        match auth {
+            AuthOutcome::Success { username, .. } => {
+                let shown = self.session.logged_in().is_some_and(|l| l.display_connects);
+                if shown {
+                    crate::ast_verb!(2, "Manager '{username}' logged on from {} (WebSocket)", self.peer.ip());
+                }
+            }
+            AuthOutcome::Failure { username, reason } => {
+                crate::ast_notice!(
+                    "{} failed to authenticate as '{}' over WebSocket: {:?}",
+                    self.peer.ip(),
+                    username.escape_debug(),
+                    reason
+                );
+            }
+        }
+    }
+
+    fn error_outcome(&self, action_id: Option<String>, text: &str) -> Outcome {
+        let mut m = Message::default();
+        m.push("Response", "Error");
+        if let Some(id) = action_id {
+            m.push("ActionID", id);
+        }
+        m.push("Message", text);
+        Outcome::Reply(self.encode_reply(&m))
+    }
+}
+
+/// Removes a header from a message and returns its (first) value.
+fn take_header(msg: &mut Message, name: &str) -> Option<String> {
+    let pos = msg.headers.iter().position(|(k, _)| k.eq_ignore_ascii_case(name))?;
+    Some(msg.headers.remove(pos).1)
+}
+
+/// The ActionID of a message we could not accept, when it is recoverable and harmless, so the
+/// client can match the error to its request.
+fn best_effort_action_id(text: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let id = v.get("ActionID")?.as_str()?;
+    let ok = id.len() <= 128 && !id.chars().any(|c| c.is_control());
+    ok.then(|| id.to_string())
+}
