@@ -80,6 +80,17 @@ pub(crate) fn get_perm(value: &str) -> u32 {
     PERMS.iter().filter(|(label, _)| in_list(value, label)).fold(0, |acc, (_, num)| acc | num)
 }
 
+/// manager.c `authority_to_str`: every class name with a bit in common, `all` included;
+/// `<none>` when nothing.
+pub fn authority_to_str(authority: u32) -> String {
+    let names: Vec<&str> = PERMS
+        .iter()
+        .filter(|(label, n)| *label != "none" && authority & n != 0)
+        .map(|(label, _)| *label)
+        .collect();
+    if names.is_empty() { "<none>".to_owned() } else { names.join(",") }
+}
+
 /// manager.c's `ast_instring(list, word, ',')`: every item but the last matches when it is a
 /// prefix of `word` (an empty item matches anything); the last item must equal `word`.
 fn in_list(list: &str, word: &str) -> bool {
@@ -628,5 +639,13 @@ mod tests {
     fn empty_section_name_is_an_error() {
         let raw = RawConfig { sections: vec![section("", &[("secret", "x")])] };
         assert!(ManagerConf::from_raw(&raw).is_err());
+    }
+
+    #[test]
+    fn authority_to_str_like_manager_c() {
+        assert_eq!(authority_to_str(0), "<none>");
+        assert_eq!(authority_to_str(flag::CALL), "call,all");
+        assert_eq!(authority_to_str(flag::ORIGINATE | flag::SYSTEM), "system,originate,all");
+        assert_eq!(authority_to_str(1 << 14), "all", "hookresponse has no name of its own");
     }
 }

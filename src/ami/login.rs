@@ -52,8 +52,8 @@ impl fmt::Display for LoginFailure {
     }
 }
 
-/// The login-relevant headers of a `Login` action.
-#[derive(Clone, Copy, Debug, Default)]
+/// The login-relevant headers of a `Login` action (`Debug` hides the secret and key).
+#[derive(Clone, Copy, Default)]
 pub struct LoginRequest<'a> {
     /// `Username`.
     pub username: &'a str,
@@ -63,6 +63,18 @@ pub struct LoginRequest<'a> {
     pub secret: &'a str,
     /// `Key` (MD5 login).
     pub key: &'a str,
+}
+
+impl fmt::Debug for LoginRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |v: &str| if v.is_empty() { "" } else { "<redacted>" };
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("auth_type", &self.auth_type)
+            .field("secret", &hidden(self.secret))
+            .field("key", &hidden(self.key))
+            .finish()
+    }
 }
 
 /// Checks a login against the accounts. `challenge` is the session's challenge, if it asked.
@@ -340,6 +352,33 @@ fn addr_key(addr: IpAddr) -> IpAddr {
     }
 }
 
+/// Counts sessions not yet logged in against `authlimit`, as AMI's `unauth_sessions`.
+#[derive(Debug, Default)]
+pub struct PreAuthCounter {
+    current: usize,
+}
+
+impl PreAuthCounter {
+    /// Counts a new connection; false (and nothing counted) when `limit` is already reached.
+    pub fn admit(&mut self, limit: u32) -> bool {
+        if self.current >= usize::try_from(limit).unwrap_or(usize::MAX) {
+            return false;
+        }
+        self.current += 1;
+        true
+    }
+
+    /// A counted connection logged in or went away.
+    pub fn release(&mut self) {
+        self.current = self.current.saturating_sub(1);
+    }
+
+    /// Connections counted now.
+    pub fn current(&self) -> usize {
+        self.current
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +461,14 @@ mod tests {
             let got = authenticate(&c, &req, *challenge, ip(remote)).map(|a| a.username.as_str());
             assert_eq!(got, *want, "{req:?} challenge {challenge:?} from {remote}");
         }
+    }
+
+    #[test]
+    fn request_debug_hides_secret_and_key() {
+        let req = LoginRequest { username: "u", auth_type: "MD5", secret: "pw-123", key: "abcdef" };
+        let dbg = format!("{req:?}");
+        assert!(!dbg.contains("pw-123") && !dbg.contains("abcdef"), "{dbg}");
+        assert!(dbg.contains("\"u\"") && dbg.contains("redacted"), "{dbg}");
     }
 
     #[test]
@@ -567,5 +614,19 @@ mod tests {
         rl.record_failure(ip("192.0.2.100"), None, t0 + Duration::from_secs(3600));
         assert_eq!(rl.len(), 1);
         assert!(!rl.is_empty());
+    }
+
+    #[test]
+    fn pre_auth_counter() {
+        let mut c = PreAuthCounter::default();
+        assert!(c.admit(2) && c.admit(2));
+        assert!(!c.admit(2));
+        assert_eq!(c.current(), 2);
+        c.release();
+        assert!(c.admit(2));
+        c.release();
+        c.release();
+        c.release();
+        assert_eq!(c.current(), 0);
     }
 }

@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::accounts::{Account, ManagerConf};
-use super::accounts::{PERMS, ast_false, ast_true, atoi, flag, get_perm};
+use super::accounts::{PERMS, ast_false, ast_true, atoi, authority_to_str, flag, get_perm};
 use super::filter::EventFilters;
 use super::login::{self, FAILED_LOGIN_DELAY, LoginFailure, LoginRateLimiter, LoginRequest};
 
@@ -206,20 +206,21 @@ impl Session {
             return self.logoff(msg);
         }
         let username = header(msg, "Username");
-        if !username.is_empty() && (env.logged_in_elsewhere)(username) {
-            if env.conf.account(username).is_some_and(|a| !a.allow_multiple_login) {
-                self.state = State::Closed;
-                return Reply {
-                    messages: vec![error(msg, "Login Already In Use")],
-                    close: true,
-                    delay: FAILED_LOGIN_DELAY,
-                    auth: Some(AuthOutcome::Failure {
-                        username: username.to_owned(),
-                        reason: AuthFailure::InUse,
-                    }),
-                    ..Reply::default()
-                };
-            }
+        if !username.is_empty()
+            && (env.logged_in_elsewhere)(username)
+            && env.conf.account(username).is_some_and(|a| !a.allow_multiple_login)
+        {
+            self.state = State::Closed;
+            return Reply {
+                messages: vec![error(msg, "Login Already In Use")],
+                close: true,
+                delay: FAILED_LOGIN_DELAY,
+                auth: Some(AuthOutcome::Failure {
+                    username: username.to_owned(),
+                    reason: AuthFailure::InUse,
+                }),
+                ..Reply::default()
+            };
         }
         if is("Challenge") { self.challenge(msg) } else { self.login(msg, env) }
     }
@@ -424,17 +425,6 @@ fn list_commands(write: u32, msg: &[(String, String)], commands: &[CommandInfo])
     m
 }
 
-/// manager.c `authority_to_str`: every class name with a bit in common, `all` included;
-/// `<none>` when nothing.
-pub fn authority_to_str(authority: u32) -> String {
-    let names: Vec<&str> = PERMS
-        .iter()
-        .filter(|(label, n)| *label != "none" && authority & n != 0)
-        .map(|(label, _)| *label)
-        .collect();
-    if names.is_empty() { "<none>".to_owned() } else { names.join(",") }
-}
-
 /// The `FullyBooted` event AMI sends after a login that receives system events.
 pub fn fully_booted_event(uptime_secs: u64, last_reload_secs: u64) -> Headers {
     vec![
@@ -444,33 +434,6 @@ pub fn fully_booted_event(uptime_secs: u64, last_reload_secs: u64) -> Headers {
         ("LastReload".into(), last_reload_secs.to_string()),
         ("Status".into(), "Fully Booted".into()),
     ]
-}
-
-/// Counts sessions not yet logged in against `authlimit`, as AMI's `unauth_sessions`.
-#[derive(Debug, Default)]
-pub struct PreAuthCounter {
-    current: usize,
-}
-
-impl PreAuthCounter {
-    /// Counts a new connection; false (and nothing counted) when `limit` is already reached.
-    pub fn admit(&mut self, limit: u32) -> bool {
-        if self.current >= usize::try_from(limit).unwrap_or(usize::MAX) {
-            return false;
-        }
-        self.current += 1;
-        true
-    }
-
-    /// A counted connection logged in or went away.
-    pub fn release(&mut self) {
-        self.current = self.current.saturating_sub(1);
-    }
-
-    /// Connections counted now.
-    pub fn current(&self) -> usize {
-        self.current
-    }
 }
 
 /// `astman_get_header`: the first header of that name (ASCII case-insensitive), value without
@@ -651,7 +614,7 @@ mod tests {
         for (m, want) in cases {
             let mut s = Session::new("10.0.0.1".parse().unwrap(), w.now);
             let r = w.step(&mut s, m).unwrap();
-            assert_eq!(r.messages, [want.clone()], "{m:?}");
+            assert_eq!(r.messages, std::slice::from_ref(want), "{m:?}");
             assert!(!r.close && r.auth.is_none());
             assert!(matches!(s.state(), State::PreLogin), "{m:?}");
         }
@@ -987,24 +950,7 @@ mod tests {
     }
 
     #[test]
-    fn pre_auth_counter() {
-        let mut c = PreAuthCounter::default();
-        assert!(c.admit(2) && c.admit(2));
-        assert!(!c.admit(2));
-        assert_eq!(c.current(), 2);
-        c.release();
-        assert!(c.admit(2));
-        c.release();
-        c.release();
-        c.release();
-        assert_eq!(c.current(), 0);
-    }
-
-    #[test]
-    fn authority_strings_and_fully_booted() {
-        assert_eq!(authority_to_str(0), "<none>");
-        assert_eq!(authority_to_str(flag::CALL), "call,all");
-        assert_eq!(authority_to_str(flag::ORIGINATE | flag::SYSTEM), "system,originate,all");
+    fn fully_booted_event_headers() {
         assert_eq!(
             fully_booted_event(12, 3),
             msg(&[
