@@ -6,3 +6,5 @@ pub mod config;
 pub mod core;
 pub mod log;
 pub mod manager;
+pub mod random;
+pub mod regex;
