@@ -4,6 +4,7 @@
 //! bottom; `state` owns everything a load builds; `events`, `ami` and `ws` are pure Rust.
 //! The three entry points below are called by the C glue in `module/module.c`.
 
+pub mod actions;
 pub mod ami;
 pub mod events;
 pub mod guard;

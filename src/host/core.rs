@@ -27,3 +27,22 @@ pub(crate) fn module_self() -> *mut sys::ast_module {
     // SAFETY: returns a field of our static module info, set by the loader before load.
     unsafe { sys::res_ami_websocket_helper_self() }
 }
+
+/// Seconds since the core started and since its last reload, as AMI's FullyBooted reports them
+/// (0 when the core has not set the time).
+pub fn uptime_and_last_reload() -> (u64, u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    // SAFETY: plain timeval globals exported by the core; a racy read of a time the core
+    // updates on reload is what manager.c itself does.
+    let (start, reload) = unsafe {
+        (
+            std::ptr::addr_of!(sys::ast_startuptime).read_volatile().tv_sec,
+            std::ptr::addr_of!(sys::ast_lastreloadtime).read_volatile().tv_sec,
+        )
+    };
+    let since = |t: i64| if t > 0 { now.saturating_sub(t).max(0) as u64 } else { 0 };
+    (since(start), since(reload))
+}

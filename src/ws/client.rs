@@ -190,7 +190,8 @@ impl Client {
                 out.push(Outcome::LoggedIn(key));
             }
             if reply.fully_booted {
-                let booted = Message { headers: fully_booted_event(0, 0) };
+                let (uptime, reload) = crate::host::core::uptime_and_last_reload();
+                let booted = Message { headers: fully_booted_event(uptime, reload) };
                 out.push(Outcome::Reply(self.encode_reply(&booted)));
             }
         }

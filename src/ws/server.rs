@@ -15,7 +15,7 @@ use mio::{Events, Interest, Poll, Token};
 use tungstenite::Message;
 use tungstenite::protocol::WebSocketConfig;
 
-use super::client::{Client, Outcome};
+use super::client::{Client, Ctx, Outcome};
 use super::conn::{Conn, Ended, Phase, WsConn, close_code_for};
 use super::http::{self, HeadError, MAX_HEAD};
 use super::shared::{ClientRow, Command, Shared, Snapshot, Status};
@@ -23,6 +23,8 @@ use super::stream::{interrupted, would_block};
 use super::upgrade::{Decision, OriginPolicy, decide};
 use crate::actions::pool::{ActionPool, Done};
 use crate::ami::accounts::ManagerConf;
+use crate::ami::login::{LoginRateLimiter, RateLimitConfig};
+use crate::ami::session::CommandInfo;
 use crate::settings::{Settings, SlowClientPolicy};
 
 /// Token of the listening socket.
@@ -54,6 +56,9 @@ pub struct Server {
     accept_paused_until: Option<Instant>,
     status: Status,
     page: &'static [u8],
+    limiter: LoginRateLimiter,
+    online: HashMap<String, usize>,
+    commands: Arc<Vec<CommandInfo>>,
 }
 
 impl Server {
@@ -83,6 +88,9 @@ impl Server {
             accept_paused_until: None,
             status: Status { listening, ..Status::default() },
             page: super::page::INDEX_HTML,
+            limiter: LoginRateLimiter::new(RateLimitConfig::default()),
+            online: HashMap::new(),
+            commands: Arc::new(Vec::new()),
         })
     }
 
@@ -166,7 +174,7 @@ impl Server {
             Some("503 too many clients")
         } else if from_ip >= self.settings.max_clients_per_ip {
             Some("503 too many clients from this address")
-        } else if self.unauthenticated >= self.accounts.general.authlimit {
+        } else if self.unauthenticated >= self.accounts.general.authlimit as usize {
             Some("503 too many unauthenticated clients")
         } else {
             None
@@ -331,7 +339,15 @@ impl Server {
                     w.start_close(1008, "message rate limit exceeded");
                     return Ended::No;
                 }
-                let outcomes = w.client.on_text(text.as_str(), &self.accounts, &self.shared.log, now);
+                let mut ctx = Ctx {
+                    accounts: &self.accounts,
+                    log: &self.shared.log,
+                    limiter: &mut self.limiter,
+                    online: &self.online,
+                    commands: &self.commands,
+                    now,
+                };
+                let outcomes = w.client.on_text(text.as_str(), &mut ctx);
                 self.apply(id, peer, w, outcomes)
             }
         }
@@ -345,16 +361,20 @@ impl Server {
                         return Ended::Yes;
                     }
                 }
-                Outcome::LoggedIn => {
+                Outcome::LoggedIn(account) => {
                     self.unauthenticated = self.unauthenticated.saturating_sub(1);
+                    *self.online.entry(account).or_insert(0) += 1;
                 }
-                Outcome::Run(job) => {
-                    if let Err(busy) = self.actions.submit(id, job) {
-                        if w.queue_reply(busy).is_err() {
-                            return Ended::Yes;
+                Outcome::Run(mut job) => {
+                    job.conn_id = id;
+                    match self.actions.submit(job) {
+                        Ok(()) => self.status.actions += 1,
+                        Err(busy) => {
+                            let frame = w.client.encode_reply(&busy);
+                            if w.queue_reply(frame).is_err() {
+                                return Ended::Yes;
+                            }
                         }
-                    } else {
-                        self.status.actions += 1;
                     }
                 }
                 Outcome::Close(code, reason) => {
@@ -394,7 +414,7 @@ impl Server {
                 }
             }
             for ev in &batch {
-                w.client.cursor = ev.seq + 1;
+                w.client.cursor = ev.seq() + 1;
                 if !w.client.wants(ev) {
                     continue;
                 }
@@ -407,7 +427,7 @@ impl Server {
                     }
                     Ok(false) => {
                         // tungstenite's buffer is full: retry this event when the socket drains.
-                        w.client.cursor = ev.seq;
+                        w.client.cursor = ev.seq();
                         let _ = w.flush();
                         return;
                     }
@@ -442,7 +462,6 @@ impl Server {
             let Some(mut conn) = self.conns.remove(&token) else { continue };
             let mut ended = Ended::No;
             if let Phase::Ws(w) = &mut conn.phase {
-                w.client.action_finished();
                 for f in frames {
                     let f = w.client.encode_reply(&f);
                     if w.queue_reply(f).is_err() {
@@ -525,6 +544,15 @@ impl Server {
                 continue;
             }
             if let Phase::Ws(w) = &mut conn.phase {
+                if let Some((frames, close)) = w.client.take_due(now) {
+                    for f in frames {
+                        let _ = w.queue_reply(f);
+                    }
+                    if close {
+                        w.start_close(1008, "authentication failed");
+                    }
+                    let _ = w.flush();
+                }
                 match w.ping_sent {
                     Some(sent) if now.duration_since(sent) >= pong_timeout => {
                         w.abort_with(1001, "ping timeout");
@@ -564,6 +592,14 @@ impl Server {
             self.unauthenticated = self.unauthenticated.saturating_sub(1);
         }
         if let Phase::Ws(w) = &mut conn.phase {
+            if let Some(key) = w.client.account_key() {
+                if let Some(n) = self.online.get_mut(&key) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.online.remove(&key);
+                    }
+                }
+            }
             w.client.on_disconnect();
         }
         self.actions.forget_client(conn.id);
