@@ -245,14 +245,14 @@ fn parse(criteria: &str, pattern: &str) -> Result<Filter, FilterError> {
         None => {}
         Some((_, options)) => {
             method = MatchMethod::None;
-            let options = options.trim();
+            let options = strip(options);
             if options.is_empty() || !options.ends_with(')') {
                 return Err(fmt_err("filter options not formatted correctly"));
             }
             let mut found = false;
             for option in options.split([' ', ',', ')']).filter(|t| !t.is_empty()) {
                 let arg =
-                    || option.split_once('(').map(|(_, a)| a.trim()).filter(|a| !a.is_empty());
+                    || option.split_once('(').map(|(_, a)| strip(a)).filter(|a| !a.is_empty());
                 if option.starts_with("action") {
                     exclude = match arg() {
                         Some("include") => false,
@@ -300,6 +300,11 @@ fn parse(criteria: &str, pattern: &str) -> Result<Filter, FilterError> {
         None
     };
     Ok(Filter { method, regex, text: pattern.to_owned(), event_name, header, exclude })
+}
+
+/// `ast_strip`: removes leading and trailing bytes below 33 (blanks and control characters).
+fn strip(s: &str) -> &str {
+    s.trim_matches(|c: char| (c as u32) < 33)
 }
 
 #[cfg(test)]
@@ -536,6 +541,16 @@ mod tests {
             "Filter did not compile.  Check the syntax of the filter given."
         );
         assert_eq!(f.counts(), (1, 1), "failed adds leave the list unchanged");
+    }
+
+    #[test]
+    fn shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<EventFilters>();
+        let mut f = EventFilters::new();
+        f.add("eventfilter(\tname(\tHangup\t)\n", "").unwrap();
+        assert!(f.allows("Hangup", "Event: Hangup\r\n\r\n"));
+        assert!(!f.allows("Newchannel", "Event: Newchannel\r\n\r\n"));
     }
 
     #[test]

@@ -950,6 +950,14 @@ mod tests {
     }
 
     #[test]
+    fn session_and_conf_can_move_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Session>();
+        assert_send_sync::<ManagerConf>();
+        assert_send_sync::<LoginRateLimiter>();
+    }
+
+    #[test]
     fn fully_booted_event_headers() {
         assert_eq!(
             fully_booted_event(12, 3),
