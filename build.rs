@@ -27,6 +27,16 @@ const HOST_FNS: &[&str] = &[
     "ast_get_version",
     "ast_thread_inhibit_escalations",
     "res_ami_websocket_helper_self",
+    "__ao2_ref",
+    "ast_channel_get_by_name",
+    "ast_channel_name",
+    "ast_channel_iterator_all_new",
+    "ast_channel_iterator_next",
+    "ast_channel_iterator_destroy",
+    "ast_channel_softhangup_withcause_locked",
+    "__ast_dummy_channel_alloc",
+    "pbx_retrieve_variable",
+    "ast_func_read",
 ];
 
 /// Host data we read.
@@ -45,7 +55,8 @@ const HOST_TYPES: &[&str] = &[
 ];
 
 fn main() {
-    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let headers = root.join("asterisk-headers");
     rerun_hints(&root);

@@ -43,6 +43,12 @@ pub fn install_panic_hook() {
     });
 }
 
+/// Runs `f`; a panic becomes `None` (used per connection and per action, so one bad input
+/// ends one connection or one action, never the loop).
+pub fn catch<R>(f: impl FnOnce() -> R) -> Option<R> {
+    catch_unwind(AssertUnwindSafe(f)).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,10 +58,4 @@ mod tests {
         assert_eq!(ffi_guard(-1, || panic!("boom")), -1);
         assert_eq!(ffi_guard(-1, || 7), 7);
     }
-}
-
-/// Runs `f`; a panic becomes `None` (used per connection and per action, so one bad input
-/// ends one connection or one action, never the loop).
-pub fn catch<R>(f: impl FnOnce() -> R) -> Option<R> {
-    catch_unwind(AssertUnwindSafe(f)).ok()
 }

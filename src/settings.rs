@@ -191,15 +191,21 @@ impl Settings {
                     "max_message_size" => {
                         s.max_message_size = parse_num(&k, v, 1024, 16 << 20)? as usize
                     }
-                    "max_frame_size" => s.max_frame_size = parse_num(&k, v, 1024, 16 << 20)? as usize,
+                    "max_frame_size" => {
+                        s.max_frame_size = parse_num(&k, v, 1024, 16 << 20)? as usize
+                    }
                     "max_queued_bytes" => {
                         s.max_queued_bytes = parse_num(&k, v, 64 * 1024, 1 << 30)? as usize
                     }
                     "handshake_timeout" => {
                         s.handshake_timeout = Duration::from_secs(parse_num(&k, v, 1, 300)?)
                     }
-                    "ping_interval" => s.ping_interval = Duration::from_secs(parse_num(&k, v, 1, 3600)?),
-                    "pong_timeout" => s.pong_timeout = Duration::from_secs(parse_num(&k, v, 1, 3600)?),
+                    "ping_interval" => {
+                        s.ping_interval = Duration::from_secs(parse_num(&k, v, 1, 3600)?)
+                    }
+                    "pong_timeout" => {
+                        s.pong_timeout = Duration::from_secs(parse_num(&k, v, 1, 3600)?)
+                    }
                     "messages_per_second" => {
                         s.messages_per_second = parse_num(&k, v, 1, 100_000)? as u32
                     }
@@ -208,14 +214,20 @@ impl Settings {
                         s.slow_client = match v.to_ascii_lowercase().as_str() {
                             "report" => SlowClientPolicy::Report,
                             "disconnect" => SlowClientPolicy::Disconnect,
-                            _ => return err(format!("slow_client = {v}: expected report or disconnect")),
+                            _ => {
+                                return err(format!(
+                                    "slow_client = {v}: expected report or disconnect"
+                                ));
+                            }
                         }
                     }
                     "action_threads" => s.action_threads = parse_num(&k, v, 1, 64)? as usize,
                     "max_actions_per_client" => {
                         s.max_actions_per_client = parse_num(&k, v, 1, 10_000)? as usize
                     }
-                    "max_actions_total" => s.max_actions_total = parse_num(&k, v, 1, 100_000)? as usize,
+                    "max_actions_total" => {
+                        s.max_actions_total = parse_num(&k, v, 1, 100_000)? as usize
+                    }
                     _ => return err(format!("unknown option {key} in [general]")),
                 }
             }
@@ -255,7 +267,9 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix(';'))
             .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.split(';').next().unwrap_or("").trim().to_string()))
+            .map(|(k, v)| {
+                (k.trim().to_string(), v.split(';').next().unwrap_or("").trim().to_string())
+            })
             .filter(|(k, _)| OPTIONS.contains(&k.as_str()))
             .collect();
         RawConfig { sections: vec![Section { name: "general".into(), entries }] }
@@ -303,7 +317,8 @@ mod tests {
             let e = Settings::from_raw(&raw(&[(k, v)])).unwrap_err();
             assert!(e.0.contains(k), "{e}");
         }
-        let e = Settings::from_raw(&raw(&[("max_frame_size", "65536"), ("max_message_size", "4096")]));
+        let e =
+            Settings::from_raw(&raw(&[("max_frame_size", "65536"), ("max_message_size", "4096")]));
         assert!(e.is_err());
     }
 }

@@ -90,9 +90,14 @@ fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Lis
         socket,
         settings.clone(),
         accounts,
-        |waker| EventLog::new(ring_size, Box::new(move || {
-            let _ = waker.wake();
-        })),
+        |waker| {
+            EventLog::new(
+                ring_size,
+                Box::new(move || {
+                    let _ = waker.wake();
+                }),
+            )
+        },
         |notify| crate::actions::start_pool(&s, notify),
     )?;
     ast_notice!("{MODULE_NAME}: listening on ws://{}/ami", settings.bind);
@@ -152,11 +157,11 @@ pub(crate) fn load() -> Result<(), Error> {
 
 /// Stops the listener first (bounded); only then unregisters the hook and the CLI. On timeout
 /// everything is handed back.
-fn teardown(mut s: ModuleState) -> Result<(), ModuleState> {
+fn teardown(mut s: ModuleState) -> Result<(), Box<ModuleState>> {
     if let Some(l) = s.listener.take() {
         if let Err(l) = l.shutdown(UNLOAD_LIMIT) {
             s.listener = Some(l);
-            return Err(s);
+            return Err(Box::new(s));
         }
     }
     drop(s.hook.take());
@@ -171,7 +176,7 @@ pub(crate) fn unload() -> Result<(), Error> {
     match teardown(s) {
         Ok(()) => Ok(()),
         Err(s) => {
-            *state() = Some(s);
+            *state() = Some(*s);
             Err(format!("threads still busy after {} s; try again", UNLOAD_LIMIT.as_secs()))
         }
     }

@@ -10,4 +10,5 @@
 #include "config.h"
 #include "manager.h"
 #include "core.h"
+#include "channel.h"
 #endif

@@ -13,7 +13,9 @@ use super::privileges;
 pub fn unknown_reply(action: &Message, name: &str) -> Message {
     error_reply(
         action,
-        &format!("Invalid/unknown command: {name}. Use Action: ListCommands to show available commands."),
+        &format!(
+            "Invalid/unknown command: {name}. Use Action: ListCommands to show available commands."
+        ),
     )
 }
 
@@ -34,15 +36,20 @@ pub fn check(job: &Job, required: Option<u32>) -> Result<(), Message> {
 /// Executor for the pool: the whole path of one action on an action thread.
 pub fn execute(job: &Job) -> Vec<Message> {
     let name = job.action.action().unwrap_or_default().to_string();
-    if rules::must_not_reach_hook(&name) {
-        return vec![error_reply(
-            &job.action,
-            &format!("{name} is not available over the WebSocket; see the module's documentation"),
-        )];
-    }
     let required = privileges::required(&name, |line| host::cli::run_core_command(line).ok());
     if let Err(reply) = check(job, required) {
         return vec![reply];
+    }
+    if let Some(replies) = super::own::answer(job) {
+        return replies;
+    }
+    // Last line of defence: whatever the session and `own` did not answer must still never
+    // reach the hook if it is on the crash list.
+    if rules::must_not_reach_hook(&name) {
+        return vec![error_reply(
+            &job.action,
+            &format!("{name} is not available over the WebSocket"),
+        )];
     }
     let text = job.action.to_ami_text();
     let out = match host::manager::send_action_text(&text) {

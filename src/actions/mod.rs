@@ -2,6 +2,7 @@
 //! permission decision, and the actions the module answers itself.
 
 pub mod execute;
+pub mod own;
 pub mod pool;
 pub mod privileges;
 

@@ -92,9 +92,10 @@ impl ActionPool {
             let inner = Arc::clone(&pool.inner);
             let exec = Arc::clone(&exec);
             let init = Arc::clone(&init);
-            let handle = std::thread::Builder::new()
-                .name(format!("ami-ws-act{n}"))
-                .spawn(move || crate::guard::thread_guard("ami-ws-action", || worker(&inner, &exec, &init)));
+            let handle =
+                std::thread::Builder::new().name(format!("ami-ws-act{n}")).spawn(move || {
+                    crate::guard::thread_guard("ami-ws-action", || worker(&inner, &exec, &init))
+                });
             match handle {
                 Ok(h) => pool.threads.push(h),
                 Err(e) => {
@@ -233,9 +234,17 @@ mod tests {
             m.push("ActionID", j.action.get("ActionID").unwrap_or_default());
             vec![m]
         });
-        let mut pool =
-            ActionPool::start(3, 100, 1000, exec, Arc::new(move || { i2.fetch_add(1, Ordering::SeqCst); }), Box::new(|| {}))
-                .unwrap();
+        let mut pool = ActionPool::start(
+            3,
+            100,
+            1000,
+            exec,
+            Arc::new(move || {
+                i2.fetch_add(1, Ordering::SeqCst);
+            }),
+            Box::new(|| {}),
+        )
+        .unwrap();
         for c in 0..5u64 {
             for k in 0..10 {
                 pool.submit(job(c, &format!("{c}-{k}"))).unwrap();
@@ -279,7 +288,8 @@ mod tests {
             }
             vec![error_reply(&j.action, "fine")]
         });
-        let mut pool = ActionPool::start(1, 10, 10, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
+        let mut pool =
+            ActionPool::start(1, 10, 10, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
         pool.submit(job(1, "boom")).unwrap();
         pool.submit(job(1, "next")).unwrap();
         let done = wait_done(&mut pool, 2);

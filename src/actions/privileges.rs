@@ -19,12 +19,18 @@ pub fn clear() {
 /// `lookup` runs a CLI command and returns its output (injected for tests).
 pub fn required(action: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<u32> {
     let key = action.to_ascii_lowercase();
-    if let Some(mask) = CACHE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|c| c.get(&key)) {
+    if let Some(mask) =
+        CACHE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|c| c.get(&key))
+    {
         return Some(*mask);
     }
     // The name was validated ([A-Za-z0-9_-]), so it cannot smuggle words into the command line.
     let out = lookup(&format!("manager show command {action}"))?;
     let mask = parse_privilege_section(&out)?;
-    CACHE.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashMap::new).insert(key, mask);
+    CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(key, mask);
     Some(mask)
 }

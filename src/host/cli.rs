@@ -127,7 +127,9 @@ impl CliRegistration {
         if rc != 0 {
             // SAFETY: the core may have registered some entries before failing; unregistering all
             // of ours is how Asterisk modules clean up.
-            unsafe { sys::ast_cli_unregister_multiple(entries.as_mut_ptr(), entries.len() as c_int) };
+            unsafe {
+                sys::ast_cli_unregister_multiple(entries.as_mut_ptr(), entries.len() as c_int)
+            };
             return Err("CLI registration failed");
         }
         Ok(CliRegistration { entries })
@@ -155,7 +157,12 @@ pub fn run_core_command(line: &str) -> Result<String, String> {
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     // SAFETY: valid string and fd; CLI_NO_PERMS skips the uid/gid check, as ast_cli_command does.
     let rc = unsafe {
-        sys::ast_cli_command_full(sys::AMI_WS_CLI_NO_PERMS, sys::AMI_WS_CLI_NO_PERMS, fd, c_line.as_ptr())
+        sys::ast_cli_command_full(
+            sys::AMI_WS_CLI_NO_PERMS,
+            sys::AMI_WS_CLI_NO_PERMS,
+            fd,
+            c_line.as_ptr(),
+        )
     };
     let mut file = std::fs::File::from(owned);
     use std::io::Seek;

@@ -1,7 +1,5 @@
 //! Logging through `ast_log` with a fixed `"%s"` format, behind `ast_error!`-style macros.
 
-use std::ffi::CString;
-
 /// Log levels, as `__LOG_*` in asterisk/logger.h.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
@@ -17,9 +15,10 @@ pub enum Level {
     Verbose = crate::sys::AMI_WS_LOG_VERBOSE as isize,
 }
 
+#[cfg(not(test))]
 /// Turns text into a C string, replacing interior NULs so nothing is lost silently.
-fn c_text(text: &str) -> CString {
-    CString::new(text.replace('\0', "\\0")).unwrap_or_default()
+fn c_text(text: &str) -> std::ffi::CString {
+    std::ffi::CString::new(text.replace('\0', "\\0")).unwrap_or_default()
 }
 
 /// Sends one message to Asterisk's logger. `file` and `function` need no NUL terminator.

@@ -35,14 +35,22 @@ pub fn manager_enabled() -> bool {
     unsafe { sys::ast_manager_check_enabled() != 0 }
 }
 
-unsafe extern "C" fn event_helper(category: c_int, event: *const c_char, body: *mut c_char) -> c_int {
+unsafe extern "C" fn event_helper(
+    category: c_int,
+    event: *const c_char,
+    body: *mut c_char,
+) -> c_int {
     crate::guard::ffi_guard(0, || {
         let sink = SINK.load(Ordering::Acquire);
         if sink.is_null() || body.is_null() {
             return 0;
         }
-        // SAFETY: the core passes NUL-terminated strings valid for this call (event may be NULL).
-        let name = if event.is_null() { &[][..] } else { unsafe { CStr::from_ptr(event) }.to_bytes() };
+        let name = if event.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: the core passes NUL-terminated strings valid for this call.
+            unsafe { CStr::from_ptr(event) }.to_bytes()
+        };
         // SAFETY: as above; body is non-NULL.
         let body = unsafe { CStr::from_ptr(body) }.to_bytes();
         // SAFETY: SINK is set before registration and freed only after unregistration, and the
@@ -61,7 +69,9 @@ impl EventHook {
     /// Registers the event hook, feeding `sink`. Only one may exist at a time.
     pub fn register(sink: Arc<dyn EventSink>) -> Result<Self, &'static str> {
         let boxed = Box::into_raw(Box::new(sink));
-        if SINK.compare_exchange(std::ptr::null_mut(), boxed, Ordering::AcqRel, Ordering::Acquire).is_err()
+        if SINK
+            .compare_exchange(std::ptr::null_mut(), boxed, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
         {
             // SAFETY: boxed came from Box::into_raw just above and was never shared.
             drop(unsafe { Box::from_raw(boxed) });
@@ -97,7 +107,11 @@ thread_local! {
     static CAPTURE: Cell<*mut Vec<u8>> = const { Cell::new(std::ptr::null_mut()) };
 }
 
-unsafe extern "C" fn response_helper(_category: c_int, _event: *const c_char, body: *mut c_char) -> c_int {
+unsafe extern "C" fn response_helper(
+    _category: c_int,
+    _event: *const c_char,
+    body: *mut c_char,
+) -> c_int {
     crate::guard::ffi_guard(0, || {
         let target = CAPTURE.with(|c| c.get());
         if target.is_null() || body.is_null() {

@@ -1,6 +1,7 @@
 //! The only code that calls Asterisk: logging, CLI, config files, the manager hook, core facts.
 #![warn(missing_docs)]
 
+pub mod channel;
 pub mod cli;
 pub mod config;
 pub mod core;

@@ -15,7 +15,7 @@ use crate::ami::accounts::ManagerConf;
 use crate::ami::json::{action_from_json, message_to_json, text_action_parse};
 use crate::ami::login::LoginRateLimiter;
 use crate::ami::message::Message;
-use crate::ami::session::{AuthOutcome, CommandInfo, Env, Session, fully_booted_event};
+use crate::ami::session::{AuthOutcome, Env, Session, fully_booted_event};
 use crate::ami::validate::{Limits, validate_action};
 use crate::events::encode::ami_to_text;
 use crate::events::event::Event;
@@ -48,8 +48,6 @@ pub struct Ctx<'a> {
     pub limiter: &'a mut LoginRateLimiter,
     /// Logged-in sessions per account (lower-case name).
     pub online: &'a HashMap<String, usize>,
-    /// Actions known to Asterisk (for ListCommands).
-    pub commands: &'a [CommandInfo],
     /// Now.
     pub now: Instant,
 }
@@ -156,12 +154,19 @@ impl Client {
             now: ctx.now,
             limiter: Some(&mut *ctx.limiter),
             logged_in_elsewhere: &in_use,
-            commands: ctx.commands,
+            // ListCommands never reaches the session (see above), so it needs no list.
+            commands: &[],
         };
-        let Some(reply) = self.session.handle(&msg.headers, &mut env) else {
+        // ListCommands needs Asterisk's action list: answered on an action thread.
+        let on_worker =
+            was_logged_in && msg.action().is_some_and(|a| a.eq_ignore_ascii_case("ListCommands"));
+        let handled = if on_worker { None } else { self.session.handle(&msg.headers, &mut env) };
+        let Some(reply) = handled else {
             // A logged-in action the session does not answer itself: run it off the loop.
             let Some(l) = self.session.logged_in() else {
-                return vec![self.error_outcome(msg.action_id().map(str::to_string), "Permission denied")];
+                return vec![
+                    self.error_outcome(msg.action_id().map(str::to_string), "Permission denied"),
+                ];
             };
             return vec![Outcome::Run(Job {
                 conn_id: 0,
@@ -213,7 +218,12 @@ impl Client {
     pub fn on_disconnect(&mut self) {
         if let Some(l) = self.session.logged_in() {
             if l.display_connects {
-                crate::ast_verb!(2, "Manager '{}' logged off from {} (WebSocket)", l.username, self.peer.ip());
+                crate::ast_verb!(
+                    2,
+                    "Manager '{}' logged off from {} (WebSocket)",
+                    l.username,
+                    self.peer.ip()
+                );
             }
         }
     }
@@ -232,7 +242,11 @@ impl Client {
             AuthOutcome::Success { username, .. } => {
                 let shown = self.session.logged_in().is_some_and(|l| l.display_connects);
                 if shown {
-                    crate::ast_verb!(2, "Manager '{username}' logged on from {} (WebSocket)", self.peer.ip());
+                    crate::ast_verb!(
+                        2,
+                        "Manager '{username}' logged on from {} (WebSocket)",
+                        self.peer.ip()
+                    );
                 }
             }
             AuthOutcome::Failure { username, reason } => {

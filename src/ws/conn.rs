@@ -15,6 +15,10 @@ use super::client::Client;
 use super::stream::{CountingStream, close_frame, frame_overhead, interrupted, would_block};
 use super::upgrade::Encoding;
 
+/// The connection is finished (closed by the peer, a socket error, or a protocol error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
+
 /// What the connection is doing.
 pub enum Phase {
     /// Reading the request head (bytes so far).
@@ -109,9 +113,9 @@ impl Conn {
     }
 
     /// Reads what the socket has into the head buffer. `Ok(true)` = got data, `Err` = closed.
-    pub fn read_head(&mut self, max: usize) -> Result<bool, ()> {
+    pub fn read_head(&mut self, max: usize) -> Result<bool, Gone> {
         let (Some(sock), Phase::Head(buf)) = (self.socket.as_mut(), &mut self.phase) else {
-            return Err(());
+            return Err(Gone);
         };
         let mut got = false;
         let mut chunk = [0u8; 2048];
@@ -121,14 +125,14 @@ impl Conn {
             }
             let room = (max - buf.len()).min(chunk.len());
             match sock.read(&mut chunk[..room]) {
-                Ok(0) => return Err(()),
+                Ok(0) => return Err(Gone),
                 Ok(n) => {
                     buf.extend_from_slice(&chunk[..n]);
                     got = true;
                 }
                 Err(e) if would_block(&e) => return Ok(got),
                 Err(e) if interrupted(&e) => continue,
-                Err(_) => return Err(()),
+                Err(_) => return Err(Gone),
             }
         }
     }
@@ -166,8 +170,8 @@ impl Conn {
         config: WebSocketConfig,
         encoding: Encoding,
         client: Client,
-    ) -> Result<(), ()> {
-        let sock = self.socket.take().ok_or(())?;
+    ) -> Result<(), Gone> {
+        let sock = self.socket.take().ok_or(Gone)?;
         let stream = CountingStream { inner: sock, written: 0 };
         let ws = WebSocket::from_partially_read(stream, leftover, Role::Server, Some(config));
         let now = Instant::now();
@@ -195,13 +199,13 @@ impl WsConn {
     }
 
     /// Queues one text message. `Ok(false)`: tungstenite's buffer is full (nothing queued).
-    pub fn queue(&mut self, text: Utf8Bytes) -> Result<bool, ()> {
+    pub fn queue(&mut self, text: Utf8Bytes) -> Result<bool, Gone> {
         let len = text.len();
         match self.ws.write(Message::Text(text)) {
             Ok(()) => {}
             Err(tungstenite::Error::Io(e)) if would_block(&e) => self.flushed = false,
             Err(tungstenite::Error::WriteBufferFull(_)) => return Ok(false),
-            Err(_) => return Err(()),
+            Err(_) => return Err(Gone),
         }
         self.handed += len as u64 + frame_overhead(len);
         self.flushed = false;
@@ -209,13 +213,13 @@ impl WsConn {
     }
 
     /// Queues a reply, keeping order with earlier replies that did not fit yet.
-    pub fn queue_reply(&mut self, text: Utf8Bytes) -> Result<(), ()> {
+    pub fn queue_reply(&mut self, text: Utf8Bytes) -> Result<(), Gone> {
         self.backlog.push_back(text);
         self.drain_backlog()
     }
 
     /// Moves waiting replies into tungstenite while it has room.
-    pub fn drain_backlog(&mut self) -> Result<(), ()> {
+    pub fn drain_backlog(&mut self) -> Result<(), Gone> {
         while let Some(front) = self.backlog.front() {
             if !self.queue(front.clone())? {
                 return Ok(());
@@ -226,7 +230,7 @@ impl WsConn {
     }
 
     /// Pushes queued output to the socket. `Ok(true)` when everything went out.
-    pub fn flush(&mut self) -> Result<bool, ()> {
+    pub fn flush(&mut self) -> Result<bool, Gone> {
         match self.ws.flush() {
             Ok(()) => {
                 self.flushed = true;
@@ -236,7 +240,7 @@ impl WsConn {
                 self.flushed = false;
                 Ok(false)
             }
-            Err(_) => Err(()),
+            Err(_) => Err(Gone),
         }
     }
 

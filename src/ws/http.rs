@@ -149,7 +149,8 @@ pub fn switching_protocols(accept_key: &str, subprotocol: Option<&str>) -> Vec<u
 mod tests {
     use super::*;
 
-    const UPGRADE: &[u8] = b"GET /ami?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8765\r\nUpgrade: websocket\r\n\
+    const UPGRADE: &[u8] =
+        b"GET /ami?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8765\r\nUpgrade: websocket\r\n\
 Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 Sec-WebSocket-Version: 13\r\n\r\nEXTRA";
 
@@ -188,7 +189,12 @@ Sec-WebSocket-Version: 13\r\n\r\nEXTRA";
             b"GET / HTTP/1.1\r\nBad Name: v\r\n\r\n",
             b"GET / HTTP/1.1\r\nX: \xff\r\n\r\n",
         ] {
-            assert_eq!(parse_head(bad), Err(HeadError::Malformed), "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                parse_head(bad),
+                Err(HeadError::Malformed),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -42,7 +42,8 @@ impl Listener {
     ) -> Result<Listener, String> {
         let poll = Poll::new().map_err(|e| format!("cannot create a poll instance: {e}"))?;
         let waker = Arc::new(
-            Waker::new(poll.registry(), WAKER).map_err(|e| format!("cannot create a waker: {e}"))?,
+            Waker::new(poll.registry(), WAKER)
+                .map_err(|e| format!("cannot create a waker: {e}"))?,
         );
         let log = make_log(Arc::clone(&waker));
         let shared = Arc::new(Shared::new(log, Arc::clone(&waker)));

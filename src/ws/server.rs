@@ -24,7 +24,6 @@ use super::upgrade::{Decision, OriginPolicy, decide};
 use crate::actions::pool::{ActionPool, Done};
 use crate::ami::accounts::ManagerConf;
 use crate::ami::login::{LoginRateLimiter, RateLimitConfig};
-use crate::ami::session::CommandInfo;
 use crate::settings::{Settings, SlowClientPolicy};
 
 /// Token of the listening socket.
@@ -58,7 +57,6 @@ pub struct Server {
     page: &'static [u8],
     limiter: LoginRateLimiter,
     online: HashMap<String, usize>,
-    commands: Arc<Vec<CommandInfo>>,
 }
 
 impl Server {
@@ -90,7 +88,6 @@ impl Server {
             page: super::page::INDEX_HTML,
             limiter: LoginRateLimiter::new(RateLimitConfig::default()),
             online: HashMap::new(),
-            commands: Arc::new(Vec::new()),
         })
     }
 
@@ -130,7 +127,11 @@ impl Server {
 
     fn next_timeout(&self) -> Duration {
         // Deadlines are checked at least every 250 ms; precise enough for second-scale limits.
-        if self.accept_paused_until.is_some() { Duration::from_millis(50) } else { Duration::from_millis(250) }
+        if self.accept_paused_until.is_some() {
+            Duration::from_millis(50)
+        } else {
+            Duration::from_millis(250)
+        }
     }
 
     fn ws_config(&self) -> WebSocketConfig {
@@ -189,7 +190,9 @@ impl Server {
         let _ = sock.set_nodelay(true);
         let token = Token(self.next_token);
         self.next_token += 1;
-        if let Err(e) = self.poll.registry().register(&mut sock, token, Interest::READABLE | Interest::WRITABLE) {
+        if let Err(e) =
+            self.poll.registry().register(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
+        {
             crate::ast_warning!("ws: cannot watch {peer}: {e}");
             return;
         }
@@ -233,7 +236,11 @@ impl Server {
             Ok(None) => return Ended::No,
             Ok(Some(x)) => x,
             Err(HeadError::TooLarge) => {
-                return conn.answer(http::simple_response(431, "Request Header Fields Too Large", &[]));
+                return conn.answer(http::simple_response(
+                    431,
+                    "Request Header Fields Too Large",
+                    &[],
+                ));
             }
             Err(HeadError::Malformed) => {
                 return conn.answer(http::simple_response(400, "Bad Request", &[]));
@@ -246,7 +253,9 @@ impl Server {
             tls: false,
         };
         match decide(&head, &policy) {
-            Decision::Serve(_) => conn.answer(http::ok_response("text/html; charset=utf-8", self.page)),
+            Decision::Serve(_) => {
+                conn.answer(http::ok_response("text/html; charset=utf-8", self.page))
+            }
             Decision::Refuse(status, reason) => {
                 let extra: &[(&str, &str)] =
                     if status == 426 { &[("Sec-WebSocket-Version", "13")] } else { &[] };
@@ -344,7 +353,6 @@ impl Server {
                     log: &self.shared.log,
                     limiter: &mut self.limiter,
                     online: &self.online,
-                    commands: &self.commands,
                     now,
                 };
                 let outcomes = w.client.on_text(text.as_str(), &mut ctx);
@@ -353,7 +361,13 @@ impl Server {
         }
     }
 
-    fn apply(&mut self, id: u64, _peer: SocketAddr, w: &mut WsConn, outcomes: Vec<Outcome>) -> Ended {
+    fn apply(
+        &mut self,
+        id: u64,
+        _peer: SocketAddr,
+        w: &mut WsConn,
+        outcomes: Vec<Outcome>,
+    ) -> Ended {
         for o in outcomes {
             match o {
                 Outcome::Reply(text) => {
@@ -431,7 +445,7 @@ impl Server {
                         let _ = w.flush();
                         return;
                     }
-                    Err(()) => return,
+                    Err(_) => return,
                 }
             }
             w.client.cursor = w.client.cursor.max(outcome.next);
@@ -516,7 +530,8 @@ impl Server {
         }
         let _ = self.poll.registry().deregister(&mut self.listener);
         self.listener = fresh;
-        self.status.listening = self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        self.status.listening =
+            self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         crate::ast_notice!("ws: now listening on {}", self.status.listening);
         self.accept_all();
     }
@@ -645,8 +660,11 @@ impl Server {
         clients.sort_by_key(|r| r.id);
         let mut status = self.status.clone();
         status.connections = self.conns.len();
-        status.logged_in =
-            self.conns.values().filter(|c| matches!(&c.phase, Phase::Ws(w) if w.client.logged_in())).count();
+        status.logged_in = self
+            .conns
+            .values()
+            .filter(|c| matches!(&c.phase, Phase::Ws(w) if w.client.logged_in()))
+            .count();
         Snapshot { clients, status }
     }
 }

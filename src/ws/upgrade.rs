@@ -67,7 +67,7 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, policy: &OriginP
     if origin == "null" || origin.is_empty() {
         return false;
     }
-    if policy.allowed.iter().any(|a| *a == origin) {
+    if policy.allowed.contains(&origin) {
         return true;
     }
     let scheme = if policy.tls { "https://" } else { "http://" };
