@@ -1,8 +1,8 @@
-//! The stand-in bites like Asterisk: it aborts where Asterisk would crash (Getvar through the
-//! hook, a hook registered twice, Hangup at verbosity 3), refuses modules Asterisk refuses (bad
-//! key, no registration, other build options), reports a module that stays mapped, and parses
-//! and answers hook actions exactly as recorded. Also runs the unit tests of the stand-in's pure
-//! parts (included below).
+//! The stand-in behaves (and bites) like Asterisk: it aborts where Asterisk would crash (Getvar
+//! through the hook, a hook registered twice, Hangup at verbosity 3), refuses modules Asterisk
+//! refuses, reports a module that stays mapped, parses and answers hook actions as recorded,
+//! logs, configures, generates traffic and takes commands as documented. Also runs the unit
+//! tests of the stand-in's pure parts (included below).
 
 mod common;
 
@@ -19,97 +19,16 @@ mod config;
 #[allow(dead_code)]
 mod world;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use common::probe::{self, cc_module, counts, hex, probe, probe_with, send, standin_with};
 use common::{Opts, StandIn};
 
 const SIGABRT: i32 = 6;
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Builds a test module from tests/fixtures/<src> with extra -D flags into `dir/name`.
-fn cc_module(src: &str, defines: &[&str], dir: &Path, name: &str) -> PathBuf {
-    let root = manifest_dir();
-    let out = dir.join(name);
-    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(["-shared", "-fPIC", "-Wall", "-o"])
-        .arg(&out)
-        .arg(format!("-I{}", root.join("asterisk-headers").display()))
-        .arg(format!("-I{}", root.join("tests/fixtures").display()))
-        .args(defines.iter().map(|d| format!("-D{d}")))
-        .arg(root.join("tests/fixtures").join(src))
-        .arg("-ldl")
-        .arg("-lpthread")
-        .status()
-        .expect("run cc");
-    assert!(status.success(), "cc failed for {src} {defines:?}");
-    out
-}
-
-/// A stand-in with the real module loaded and the given test module built into its moddir.
-fn standin_with(src: &str, defines: &[&str], name: &str, verbose: i32) -> StandIn {
-    let s = StandIn::start(&[], Opts { verbose, ..Opts::default() });
-    cc_module(src, defines, &s.moddir(), name);
-    s
-}
-
-fn hex(text: &str) -> String {
-    text.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(h: &str) -> String {
-    let bytes: Vec<u8> =
-        (0..h.len() / 2).filter_map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).ok()).collect();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// What `hookprobe send` printed: (kind, category, event, body) lines and the return code.
-struct Sent {
-    lines: Vec<(String, i32, String, String)>,
-    ret: i32,
-}
-
-impl Sent {
-    fn pieces(&self) -> Vec<&str> {
-        self.lines.iter().filter(|l| l.0 == "PIECE").map(|l| l.3.as_str()).collect()
-    }
-    fn events(&self) -> Vec<&(String, i32, String, String)> {
-        self.lines.iter().filter(|l| l.0 == "EVENT").collect()
-    }
-}
-
-fn send(s: &StandIn, action: &str) -> Sent {
-    let out = s.rx(&format!("hookprobe send {}", hex(action)));
-    let mut sent = Sent { lines: Vec::new(), ret: i32::MIN };
-    for line in out.lines() {
-        let parts: Vec<&str> = line.splitn(4, ' ').collect();
-        match parts.as_slice() {
-            ["RET", n] => sent.ret = n.parse().expect("return code"),
-            [kind, cat, event, body] => sent.lines.push((
-                kind.to_string(),
-                cat.parse().expect("category"),
-                event.to_string(),
-                unhex(body),
-            )),
-            [kind, cat, event] => {
-                sent.lines.push((kind.to_string(), cat.parse().expect("category"), event.to_string(), String::new()))
-            }
-            _ => panic!("unexpected probe output line {line:?} in:\n{out}"),
-        }
-    }
-    assert_ne!(sent.ret, i32::MIN, "no RET line in:\n{out}\n{}", s.log());
-    sent
-}
-
-fn probe(verbose: i32) -> StandIn {
-    let s = standin_with("hookprobe.c", &[], "hookprobe.so", verbose);
-    let out = s.rx("module load hookprobe.so");
-    assert!(out.contains("Loaded hookprobe.so"), "{out}\n{}", s.log());
-    s
+fn with_tiny(defines: &[&str], name: &str) -> StandIn {
+    standin_with("tinymod.c", defines, name, Opts::default())
 }
 
 #[test]
@@ -118,7 +37,7 @@ fn getvar_forwarded_by_a_test_build_aborts_the_standin() {
     let target = common::target_dir().join("bites");
     let status = Command::new(cargo)
         .args(["build", "--lib", "--features", "unsafe-test-forward-getvar", "--manifest-path"])
-        .arg(manifest_dir().join("Cargo.toml"))
+        .arg(probe::manifest_dir().join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target)
         .status()
@@ -134,7 +53,7 @@ fn getvar_forwarded_by_a_test_build_aborts_the_standin() {
 
 #[test]
 fn module_with_a_bad_key_is_refused() {
-    let s = standin_with("tinymod.c", &["BAD_KEY"], "badkey.so", 0);
+    let s = with_tiny(&["BAD_KEY"], "badkey.so");
     let out = s.rx("module load badkey.so");
     assert!(out.contains("Unable to load module badkey.so"), "{out}");
     s.expect_log("Module 'badkey.so' did not provide a valid license key.");
@@ -146,15 +65,14 @@ fn module_with_a_bad_key_is_refused() {
 
 #[test]
 fn module_that_does_not_register_is_refused() {
-    let s = standin_with("tinymod.c", &["NO_REGISTER"], "noreg.so", 0);
-    let out = s.rx("module load noreg.so");
-    assert!(out.contains("Unable to load module noreg.so"), "{out}");
+    let s = with_tiny(&["NO_REGISTER"], "noreg.so");
+    assert!(s.rx("module load noreg.so").contains("Unable to load module noreg.so"));
     s.expect_log("Module 'noreg.so' did not register itself during load");
 }
 
 #[test]
 fn module_built_with_other_options_is_refused_and_a_good_one_loads() {
-    let s = standin_with("tinymod.c", &["BAD_BUILDOPT"], "badopt.so", 0);
+    let s = with_tiny(&["BAD_BUILDOPT"], "badopt.so");
     cc_module("tinymod.c", &[], &s.moddir(), "good.so");
     assert!(s.rx("module load badopt.so").contains("Unable to load module badopt.so"));
     s.expect_log("Module 'badopt.so' was not compiled with the same compile-time options");
@@ -167,7 +85,7 @@ fn module_built_with_other_options_is_refused_and_a_good_one_loads() {
 
 #[test]
 fn module_that_stays_mapped_is_reported() {
-    let s = standin_with("tinymod.c", &["STAY_MAPPED"], "sticky.so", 0);
+    let s = with_tiny(&["STAY_MAPPED"], "sticky.so");
     assert!(s.rx("module load sticky.so").contains("Loaded sticky.so"), "{}", s.log());
     assert!(s.rx("module unload sticky.so").contains("Unloaded sticky.so"));
     s.expect_log("Module 'sticky.so' could not be completely unloaded");
@@ -175,7 +93,7 @@ fn module_that_stays_mapped_is_reported() {
 
 #[test]
 fn declined_and_refused_unloads_behave_like_asterisk() {
-    let s = standin_with("tinymod.c", &["DECLINE"], "decline.so", 0);
+    let s = with_tiny(&["DECLINE"], "decline.so");
     cc_module("tinymod.c", &["REFUSE_UNLOAD"], &s.moddir(), "stubborn.so");
     assert!(s.rx("module load decline.so").contains("Unable to load module decline.so"));
     assert!(s.rx("module show like decline").contains("Not Running"));
@@ -185,6 +103,57 @@ fn declined_and_refused_unloads_behave_like_asterisk() {
     assert!(s.rx("module unload stubborn.so").contains("Unable to unload resource stubborn.so"));
     s.expect_log("Firm unload failed for stubborn.so");
     assert!(s.rx("module show like stubborn").contains("Running"));
+}
+
+#[test]
+fn log_lines_and_levels_look_like_asterisk() {
+    let s = standin_with("tinymod.c", &[], "tiny.so", Opts { verbose: 2, ..Opts::default() });
+    assert!(s.rx("module load tiny.so").contains("Loaded tiny.so"));
+    let log = s.core_log();
+    let line = log.lines().find(|l| l.contains("tinymod loaded")).expect("the module's notice");
+    assert!(line.starts_with('[') && line.contains("] NOTICE["), "{line}");
+    assert!(line.contains("]: ") && line.contains("tinymod.c:") && line.ends_with(" load_module: tinymod loaded, verbose 2"), "{line}");
+    assert!(!log.contains("tinymod debug"), "debug logged with option_debug 0:\n{log}");
+    assert_eq!(s.rx("core set debug 1"), "Core debug was OFF and is now 1.\n");
+    assert_eq!(s.rx("core set verbose 5"), "Console verbose was 2 and is now 5.\n");
+    assert_eq!(s.rx("core set verbose atleast 3"), "Console verbose is still 5.\n");
+    assert!(s.rx("module unload tiny.so").contains("Unloaded"));
+    assert!(s.rx("module load tiny.so").contains("Loaded"));
+    let log = s.core_log();
+    assert!(log.contains("tinymod debug 1") && log.contains("tinymod loaded, verbose 5"), "{log}");
+}
+
+#[test]
+fn cli_dispatch_usage_and_unknown_commands() {
+    let s = StandIn::start(&[], Opts::default());
+    assert!(s.rx("module load").starts_with("Usage: module load"), "{}", s.rx("module load"));
+    assert_eq!(
+        s.rx("frob nicate"),
+        "No such command 'frob nicate' (type 'core show help frob' for other possible commands)\n"
+    );
+    let status = s.rx("ws show status");
+    assert!(!status.contains("No such command"), "the module's command is not dispatched: {status}");
+    assert!(s.rx("module unload res_ami_websocket.so").contains("Unloaded"));
+    assert!(s.rx("ws show status").starts_with("No such command 'ws show status'"));
+    assert!(s.rx("core show help module").contains("module show [like]"));
+}
+
+#[test]
+fn config_files_reach_modules_as_asterisk_lists() {
+    let files = [
+        ("test.conf", "[general]\nenabled=yes ; c\n[t](!)\nread => all\n[u](t)\nsecret = x\n#include \"inc.conf\"\n"),
+        ("inc.conf", "[inc]\nk=v\n"),
+        ("bad.conf", "[open\n"),
+        ("manager.conf", "[general]\nenabled = no\n"),
+    ];
+    let s = probe_with(&files, Opts::default());
+    let out = s.rx("hookprobe config test.conf");
+    let expected = "CATEGORY general\nVAR enabled=yes 0 0\nCATEGORY u\nVAR read=all 1 1\nVAR secret=x 0 0\n\
+                    CATEGORY inc\nVAR k=v 0 0\nENABLED 0\n";
+    assert_eq!(out, expected);
+    assert_eq!(s.rx("hookprobe config bad.conf"), "INVALID\nENABLED 0\n");
+    assert_eq!(s.rx("hookprobe config none.conf"), "MISSING\nENABLED 0\n");
+    assert!(probe(0).rx("hookprobe config none.conf").ends_with("ENABLED 1\n"));
 }
 
 #[test]
@@ -199,7 +168,7 @@ fn hook_parsing_drops_headers_past_128_and_splits_on_bare_lf() {
     assert_eq!(sent.ret, 0);
     let events = sent.events();
     assert_eq!(events.len(), 1, "one UserEvent expected: {:?}", sent.lines);
-    let body = &events[0].3;
+    let body = &events[0].body;
     assert!(body.contains("H126: 126\r\n"), "{body}");
     assert!(!body.contains("H127:"), "header 129 and later must be dropped: {body}");
     let lf = send(&s, "Action: Ping\n\n\nActionID: lf1\n\n");
@@ -213,9 +182,8 @@ fn hook_parsing_drops_headers_past_128_and_splits_on_bare_lf() {
 fn responses_come_in_pieces_like_the_recording() {
     let s = probe(0);
     let ping = send(&s, "Action: Ping\r\nActionID: p1\r\n\r\n");
-    assert_eq!(ping.ret, 0);
-    assert_eq!(ping.pieces().len(), 3);
-    assert!(ping.lines.iter().all(|l| l.1 == 1 << 14 && l.2 == "HookResponse"));
+    assert_eq!((ping.ret, ping.pieces().len()), (0, 3));
+    assert!(ping.lines.iter().all(|l| l.category == 1 << 14 && l.event == "HookResponse"));
     let login = send(&s, "Action: Login\r\nUsername: admin\r\nSecret: adminpw\r\n\r\n");
     assert_eq!((login.ret, login.lines.len()), (0, 0));
     let unknown = send(&s, "Action: NoSuchAction\r\nActionID: x1\r\n\r\n");
@@ -227,14 +195,13 @@ fn responses_come_in_pieces_like_the_recording() {
     assert_eq!(ue.pieces(), ["Response: Success\r\nActionID: u1\r\nMessage: Event Sent\r\n\r\n"]);
     let ev = ue.events();
     assert_eq!(ev.len(), 1);
-    assert_eq!((ev[0].1, ev[0].2.as_str()), (1 << 6, "UserEvent"));
-    assert!(ev[0].3.starts_with("Event: UserEvent\r\nPrivilege: user,all\r\nTimestamp: "), "{}", ev[0].3);
-    assert!(ev[0].3.ends_with("UserEvent: Probe\r\nFoo: bar\r\nFoo: baz\r\nActionID: u1\r\n\r\n"), "{}", ev[0].3);
+    assert_eq!((ev[0].category, ev[0].event.as_str()), (1 << 6, "UserEvent"));
+    assert!(ev[0].body.starts_with("Event: UserEvent\r\nPrivilege: user,all\r\nTimestamp: "), "{}", ev[0].body);
+    assert!(ev[0].body.ends_with("UserEvent: Probe\r\nFoo: bar\r\nFoo: baz\r\nActionID: u1\r\n\r\n"));
     let cmd = send(&s, "Action: Command\r\nCommand: core show uptime\r\nActionID: c1\r\n\r\n");
     let p = cmd.pieces();
     assert_eq!(p.len(), 5, "{p:?}");
-    assert_eq!(p[0], "Response: Success\r\nActionID: c1\r\n");
-    assert_eq!(p[1], "Message: Command output follows\r\n");
+    assert_eq!((p[0], p[1]), ("Response: Success\r\nActionID: c1\r\n", "Message: Command output follows\r\n"));
     assert!(p[2].starts_with("Output: System uptime: ") && p[3].starts_with("Output: Last reload: "));
     assert_eq!(p[4], "\r\n");
     let csc = send(&s, "Action: CoreShowChannels\r\nActionID: csc1\r\n\r\n");
@@ -245,22 +212,52 @@ fn responses_come_in_pieces_like_the_recording() {
             "Event: CoreShowChannelsComplete\r\nActionID: csc1\r\nEventList: Complete\r\nListItems: 0\r\n\r\n"
         ]
     );
+    let put = send(&s, "Action: DBPut\r\nFamily: probe\r\nKey: k\r\nVal: v\r\nActionID: db1\r\n\r\n");
+    assert_eq!(put.pieces(), ["Response: Success\r\nActionID: db1\r\nMessage: Updated database successfully\r\n\r\n"]);
+    let get = send(&s, "Action: DBGet\r\nFamily: probe\r\nKey: k\r\nActionID: db2\r\n\r\n");
+    assert_eq!(
+        get.pieces(),
+        [
+            "Response: Success\r\nActionID: db2\r\nEventList: start\r\nMessage: Result will follow\r\n\r\n",
+            "Event: DBGetResponse\r\nFamily: probe\r\nKey: k\r\nVal: v\r\nActionID: db2\r\n\r\n",
+            "Event: DBGetComplete\r\nActionID: db2\r\nEventList: Complete\r\nListItems: 1\r\n",
+            "\r\n"
+        ]
+    );
+    let lc = send(&s, "Action: ListCategories\r\nFilename: manager.conf\r\nActionID: lc1\r\n\r\n");
+    assert_eq!(lc.pieces(), ["Response: Success\r\nActionID: lc1\r\n", "Category-000000: general\r\n", "Category-000001: admin\r\n", "\r\n"]);
+    let outside = send(&s, "Action: GetConfig\r\nFilename: /etc/passwd\r\n\r\n");
+    assert_eq!(outside.pieces(), ["Response: Error\r\nMessage: File requires escalated privileges\r\n\r\n"]);
+}
+
+#[test]
+fn command_action_refuses_blacklisted_and_can_be_slow() {
+    let s = probe(0);
+    let bl = send(&s, "Action: Command\r\nCommand: module  unload res_ami_websocket.so\r\n\r\n");
+    assert_eq!(bl.pieces(), ["Response: Error\r\nMessage: Command blacklisted\r\n\r\n"]);
+    let t = Instant::now();
+    let slow = send(&s, "Action: Command\r\nCommand: standin sleep 1\r\n\r\n");
+    assert!(t.elapsed() >= Duration::from_secs(1), "Command returned before the command ended");
+    assert!(slow.pieces().contains(&"Output: slept 1 s\r\n"), "{:?}", slow.pieces());
 }
 
 #[test]
 fn originate_system_is_recorded_and_hangup_at_verbose_3_aborts() {
     let mut s = probe(0);
-    let o = send(&s, "Action: Originate\r\nChannel: Local/park@default\r\nApplication: SYSTEM\r\nData: touch /tmp/pwned\r\nVariable: STANDIN_DURATION=60\r\nAsync: true\r\nActionID: o1\r\n\r\n");
+    let o = send(
+        &s,
+        "Action: Originate\r\nChannel: Local/park@default\r\nApplication: SYSTEM\r\nData: touch /tmp/pwned\r\n\
+         Variable: STANDIN_DURATION=60\r\nAsync: true\r\nActionID: o1\r\n\r\n",
+    );
     assert_eq!(o.pieces(), ["Response: Success\r\nActionID: o1\r\nMessage: Originate successfully queued\r\n\r\n"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
     let mut executed = String::new();
-    for _ in 0..100 {
-        executed = s.rx("standin show executed");
-        if executed.contains("touch /tmp/pwned") {
-            break;
-        }
+    while Instant::now() < deadline && !executed.contains("touch /tmp/pwned") {
         std::thread::sleep(Duration::from_millis(50));
+        executed = s.rx("standin show executed");
     }
-    assert!(executed.contains("executed: 1\ntouch /tmp/pwned"), "{executed}");
+    assert_eq!(executed, "executed: 1\ntouch /tmp/pwned\n");
+    assert!(!std::path::Path::new("/tmp/pwned").exists(), "System must never run");
     let list = send(&s, "Action: CoreShowChannels\r\n\r\n");
     let chan = list
         .pieces()
@@ -270,7 +267,8 @@ fn originate_system_is_recorded_and_hangup_at_verbose_3_aborts() {
     let missing = send(&s, "Action: Hangup\r\nChannel: Local/none-00000000;1\r\n\r\n");
     assert_eq!(missing.pieces(), ["Response: Error\r\nMessage: No such channel\r\n\r\n"]);
     s.rx("core set verbose 3");
-    let _ = s.try_rx(&format!("hookprobe send {}", hex(&format!("Action: Hangup\r\nChannel: {chan}\r\n\r\n"))), Duration::from_secs(10));
+    let hangup = format!("Action: Hangup\r\nChannel: {chan}\r\n\r\n");
+    let _ = s.try_rx(&format!("hookprobe send {}", hex(&hangup)), Duration::from_secs(10));
     assert!(s.wait_exit(Duration::from_secs(10)).is_some(), "survived Hangup at verbose 3:\n{}", s.log());
     assert_eq!(s.exit_signal(), Some(SIGABRT));
     s.expect_log("standin: CRASH: Hangup through ast_hook_send_action would crash Asterisk");
@@ -288,9 +286,100 @@ fn registering_the_same_hook_twice_aborts() {
 #[test]
 fn manager_show_command_prints_the_write_classes() {
     let s = StandIn::start(&[], Opts::default());
-    let out = s.rx("manager show command Originate");
-    assert!(out.contains("[Privilege]\noriginate,all\n"), "{out}");
+    assert!(s.rx("manager show command Originate").contains("[Privilege]\noriginate,all\n"));
     assert!(s.rx("manager show command Ping").contains("[Privilege]\n<none>\n"));
     assert!(s.rx("manager show command hangup").contains("[Privilege]\nsystem,call,all\n"));
+    assert!(s.rx("manager show command DBGet").contains("[Privilege]\nsystem,reporting,all\n"));
     assert!(s.rx("manager show commands").contains("PJSIPShowEndpoints"));
+}
+
+/// Parses CoreShowChannel items into (Channel, Uniqueid, Linkedid).
+fn live_channels(s: &StandIn) -> Vec<(String, String, String)> {
+    let sent = send(s, "Action: CoreShowChannels\r\n\r\n");
+    let field = |p: &str, name: &str| p.lines().find_map(|l| l.strip_prefix(name)).unwrap_or("").to_string();
+    sent.pieces()
+        .iter()
+        .filter(|p| p.starts_with("Event: CoreShowChannel\r\n"))
+        .map(|p| (field(p, "Channel: "), field(p, "Uniqueid: "), field(p, "Linkedid: ")))
+        .collect()
+}
+
+#[test]
+fn traffic_makes_live_calls_from_several_threads() {
+    let s = probe(0);
+    assert!(s.rx("traffic rate 30").contains("30"));
+    std::thread::sleep(Duration::from_secs(4));
+    let live = live_channels(&s);
+    assert!(!live.is_empty(), "no live channels under traffic");
+    for (_, uid, linked) in &live {
+        let group: Vec<_> = live.iter().filter(|c| &c.2 == linked).collect();
+        if group.len() == 2 {
+            assert!(group.iter().any(|c| &c.1 == linked), "Linkedid {linked} names no channel of its call");
+        }
+        assert!(!uid.is_empty());
+    }
+    let (victim, _, _) = live[0].clone();
+    let h = send(&s, &format!("Action: Hangup\r\nChannel: {victim}\r\n\r\n"));
+    assert_eq!(h.pieces(), ["Response: Success\r\nMessage: Channel Hungup\r\n\r\n"]);
+    s.rx("traffic off");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while live_channels(&s).iter().any(|c| c.0 == victim) {
+        assert!(Instant::now() < deadline, "{victim} still up after Hangup");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let c = counts(&s);
+    for name in ["Newchannel", "Newexten", "VarSet", "DialBegin", "DialEnd", "Newstate", "BridgeCreate", "BridgeEnter", "SoftHangupRequest", "Hangup"] {
+        assert!(c.of(name) > 0, "no {name} events: {:?}", c.by_name);
+    }
+    assert!(c.of("Newchannel") >= 20, "{:?}", c.by_name);
+    assert!(c.threads >= 2, "events came from {} thread(s)", c.threads);
+}
+
+#[test]
+fn replay_and_burst_raise_the_expected_events() {
+    let s = probe(0);
+    let recorded: Vec<String> = std::fs::read_to_string(probe::manifest_dir().join("tests/fixtures/asterisk-22.10.1-hook-capture.jsonl"))
+        .expect("fixture")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["kind"] == "event")
+        .map(|v| v["event"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let before = counts(&s);
+    assert!(s.rx("traffic replay").contains(&format!("replaying {} recorded events", recorded.len())));
+    s.expect_log(&format!("standin: replayed {} recorded events", recorded.len()));
+    let after = counts(&s);
+    for name in ["Newexten", "VarSet", "UserEvent", "Hangup", "BridgeEnter"] {
+        let n = recorded.iter().filter(|e| *e == name).count() as u64;
+        assert_eq!(after.of(name) - before.of(name), n, "{name}");
+    }
+    assert!(s.rx("traffic burst 2000 20000").contains("burst started"));
+    s.expect_log("standin: burst done: 2000 events");
+    let burst = counts(&s);
+    assert_eq!(burst.of("UserEvent") - after.of("UserEvent"), 2000);
+    let (name, body) = &burst.last;
+    assert_eq!(name, "UserEvent");
+    assert!(body.contains("UserEvent: Burst\r\nSeq: 1999\r\nSentNs: "), "{body}");
+    let sent_ns: u128 = body.lines().find_map(|l| l.strip_prefix("SentNs: ")).and_then(|v| v.parse().ok()).expect("SentNs");
+    let now_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    assert!(now_ns > sent_ns && now_ns - sent_ns < 60_000_000_000, "SentNs is not a recent time: {sent_ns}");
+}
+
+#[test]
+fn console_rx_client_and_core_stop_now() {
+    let mut s = StandIn::start(&[], Opts { piped_stdin: true, ..Opts::default() });
+    s.type_line("core show version");
+    s.expect_log("Asterisk 22.10.1-standin built by standin");
+    let out = Command::new(common::standin_bin())
+        .arg("--control")
+        .arg(s.socket())
+        .args(["--rx", "module show like res_ami_websocket"])
+        .output()
+        .expect("run --rx");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Running"));
+    let _ = s.try_rx("core stop now", Duration::from_secs(10));
+    let status = s.wait_exit(Duration::from_secs(10)).expect("core stop now did not exit");
+    assert_eq!(status.code(), Some(0));
+    s.expect_log("standin: stopped");
 }

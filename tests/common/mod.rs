@@ -7,6 +7,8 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod probe;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
@@ -40,6 +42,8 @@ pub struct Opts {
     pub extra_args: Vec<String>,
     /// The watchdog kills the stand-in after this long, so no test hangs forever.
     pub max_lifetime: Duration,
+    /// Keep a pipe to the stand-in's stdin (see `StandIn::type_line`).
+    pub piped_stdin: bool,
 }
 
 impl Default for Opts {
@@ -51,6 +55,7 @@ impl Default for Opts {
             traffic: None,
             extra_args: Vec::new(),
             max_lifetime: Duration::from_secs(600),
+            piped_stdin: false,
         }
     }
 }
@@ -145,7 +150,8 @@ impl StandIn {
             cmd.arg("--traffic").arg(rate.to_string());
         }
         cmd.args(&opts.extra_args);
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let stdin = if opts.piped_stdin { Stdio::piped() } else { Stdio::null() };
+        cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn asterisk-standin");
         let output = Arc::new(Mutex::new(String::new()));
         for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>)].into_iter().flatten() {
@@ -182,6 +188,14 @@ impl StandIn {
         let mut out = Vec::new();
         conn.read_to_end(&mut out).map_err(|e| format!("read: {e}"))?;
         Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Types a command on the stand-in's console (needs `Opts::piped_stdin`); its output goes to
+    /// stdout, so read it with `wait_log`.
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("Opts::piped_stdin");
+        stdin.write_all(format!("{line}\n").as_bytes()).expect("write to stdin");
+        stdin.flush().expect("flush stdin");
     }
 
     /// Everything the stand-in printed so far (log lines, stdout and stderr).
