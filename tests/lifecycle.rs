@@ -17,19 +17,37 @@ fn load_reload_unload_100_times_without_leaks() {
     let baseline = s.resources();
     for i in 0..CYCLES {
         let out = s.rx(&format!("module reload {NAME}"));
-        assert!(out.contains("reloaded successfully"), "cycle {i}: reload said {out:?}\n{}", s.log());
+        assert!(
+            out.contains("reloaded successfully"),
+            "cycle {i}: reload said {out:?}\n{}",
+            s.log()
+        );
         let out = s.rx(&format!("module unload {NAME}"));
-        assert!(out.contains(&format!("Unloaded {NAME}")), "cycle {i}: unload said {out:?}\n{}", s.log());
+        assert!(
+            out.contains(&format!("Unloaded {NAME}")),
+            "cycle {i}: unload said {out:?}\n{}",
+            s.log()
+        );
         let shown = s.rx("module show like res_ami_websocket");
-        assert!(shown.contains("0 modules loaded"), "cycle {i}: still listed after unload:\n{shown}");
+        assert!(
+            shown.contains("0 modules loaded"),
+            "cycle {i}: still listed after unload:\n{shown}"
+        );
         let out = s.rx(&format!("module load {NAME}"));
-        assert!(out.contains(&format!("Loaded {NAME}")), "cycle {i}: load said {out:?}\n{}", s.log());
+        assert!(
+            out.contains(&format!("Loaded {NAME}")),
+            "cycle {i}: load said {out:?}\n{}",
+            s.log()
+        );
     }
     let shown = s.rx("module show like res_ami_websocket");
     assert!(shown.contains("Running"), "not running after the cycles:\n{shown}");
     let after = s.resources();
     let log = s.core_log();
-    println!("after {CYCLES} cycles: threads {} -> {}, fds {} -> {}", baseline.0, after.0, baseline.1, after.1);
+    println!(
+        "after {CYCLES} cycles: threads {} -> {}, fds {} -> {}",
+        baseline.0, after.0, baseline.1, after.1
+    );
     assert!(!log.contains("could not be completely unloaded"), "the .so stayed mapped:\n{log}");
     assert!(!log.contains("did not register itself"), "a load found no constructor run:\n{log}");
     assert_eq!(after.0, baseline.0, "threads leaked over {CYCLES} cycles");

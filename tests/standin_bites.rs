@@ -112,7 +112,12 @@ fn log_lines_and_levels_look_like_asterisk() {
     let log = s.core_log();
     let line = log.lines().find(|l| l.contains("tinymod loaded")).expect("the module's notice");
     assert!(line.starts_with('[') && line.contains("] NOTICE["), "{line}");
-    assert!(line.contains("]: ") && line.contains("tinymod.c:") && line.ends_with(" load_module: tinymod loaded, verbose 2"), "{line}");
+    assert!(
+        line.contains("]: ")
+            && line.contains("tinymod.c:")
+            && line.ends_with(" load_module: tinymod loaded, verbose 2"),
+        "{line}"
+    );
     assert!(!log.contains("tinymod debug"), "debug logged with option_debug 0:\n{log}");
     assert_eq!(s.rx("core set debug 1"), "Core debug was OFF and is now 1.\n");
     assert_eq!(s.rx("core set verbose 5"), "Console verbose was 2 and is now 5.\n");
@@ -132,7 +137,10 @@ fn cli_dispatch_usage_and_unknown_commands() {
         "No such command 'frob nicate' (type 'core show help frob' for other possible commands)\n"
     );
     let status = s.rx("ws show status");
-    assert!(!status.contains("No such command"), "the module's command is not dispatched: {status}");
+    assert!(
+        !status.contains("No such command"),
+        "the module's command is not dispatched: {status}"
+    );
     assert!(s.rx("module unload res_ami_websocket.so").contains("Unloaded"));
     assert!(s.rx("ws show status").starts_with("No such command 'ws show status'"));
     assert!(s.rx("core show help module").contains("module show [like]"));
@@ -141,7 +149,10 @@ fn cli_dispatch_usage_and_unknown_commands() {
 #[test]
 fn config_files_reach_modules_as_asterisk_lists() {
     let files = [
-        ("test.conf", "[general]\nenabled=yes ; c\n[t](!)\nread => all\n[u](t)\nsecret = x\n#include \"inc.conf\"\n"),
+        (
+            "test.conf",
+            "[general]\nenabled=yes ; c\n[t](!)\nread => all\n[u](t)\nsecret = x\n#include \"inc.conf\"\n",
+        ),
         ("inc.conf", "[inc]\nk=v\n"),
         ("bad.conf", "[open\n"),
         ("manager.conf", "[general]\nenabled = no\n"),
@@ -190,19 +201,36 @@ fn responses_come_in_pieces_like_the_recording() {
     assert_eq!((unknown.ret, unknown.lines.len()), (0, 0));
     let logoff = send(&s, "Action: Logoff\r\nActionID: lo1\r\n\r\n");
     assert_eq!(logoff.ret, -1);
-    assert_eq!(logoff.pieces(), ["Response: Goodbye\r\nActionID: lo1\r\nMessage: Thanks for all the fish.\r\n\r\n"]);
-    let ue = send(&s, "Action: UserEvent\r\nUserEvent: Probe\r\nFoo: bar\r\nFoo: baz\r\nActionID: u1\r\n\r\n");
+    assert_eq!(
+        logoff.pieces(),
+        ["Response: Goodbye\r\nActionID: lo1\r\nMessage: Thanks for all the fish.\r\n\r\n"]
+    );
+    let ue = send(
+        &s,
+        "Action: UserEvent\r\nUserEvent: Probe\r\nFoo: bar\r\nFoo: baz\r\nActionID: u1\r\n\r\n",
+    );
     assert_eq!(ue.pieces(), ["Response: Success\r\nActionID: u1\r\nMessage: Event Sent\r\n\r\n"]);
     let ev = ue.events();
     assert_eq!(ev.len(), 1);
     assert_eq!((ev[0].category, ev[0].event.as_str()), (1 << 6, "UserEvent"));
-    assert!(ev[0].body.starts_with("Event: UserEvent\r\nPrivilege: user,all\r\nTimestamp: "), "{}", ev[0].body);
-    assert!(ev[0].body.ends_with("UserEvent: Probe\r\nFoo: bar\r\nFoo: baz\r\nActionID: u1\r\n\r\n"));
+    assert!(
+        ev[0].body.starts_with("Event: UserEvent\r\nPrivilege: user,all\r\nTimestamp: "),
+        "{}",
+        ev[0].body
+    );
+    assert!(
+        ev[0].body.ends_with("UserEvent: Probe\r\nFoo: bar\r\nFoo: baz\r\nActionID: u1\r\n\r\n")
+    );
     let cmd = send(&s, "Action: Command\r\nCommand: core show uptime\r\nActionID: c1\r\n\r\n");
     let p = cmd.pieces();
     assert_eq!(p.len(), 5, "{p:?}");
-    assert_eq!((p[0], p[1]), ("Response: Success\r\nActionID: c1\r\n", "Message: Command output follows\r\n"));
-    assert!(p[2].starts_with("Output: System uptime: ") && p[3].starts_with("Output: Last reload: "));
+    assert_eq!(
+        (p[0], p[1]),
+        ("Response: Success\r\nActionID: c1\r\n", "Message: Command output follows\r\n")
+    );
+    assert!(
+        p[2].starts_with("Output: System uptime: ") && p[3].starts_with("Output: Last reload: ")
+    );
     assert_eq!(p[4], "\r\n");
     let csc = send(&s, "Action: CoreShowChannels\r\nActionID: csc1\r\n\r\n");
     assert_eq!(
@@ -212,8 +240,12 @@ fn responses_come_in_pieces_like_the_recording() {
             "Event: CoreShowChannelsComplete\r\nActionID: csc1\r\nEventList: Complete\r\nListItems: 0\r\n\r\n"
         ]
     );
-    let put = send(&s, "Action: DBPut\r\nFamily: probe\r\nKey: k\r\nVal: v\r\nActionID: db1\r\n\r\n");
-    assert_eq!(put.pieces(), ["Response: Success\r\nActionID: db1\r\nMessage: Updated database successfully\r\n\r\n"]);
+    let put =
+        send(&s, "Action: DBPut\r\nFamily: probe\r\nKey: k\r\nVal: v\r\nActionID: db1\r\n\r\n");
+    assert_eq!(
+        put.pieces(),
+        ["Response: Success\r\nActionID: db1\r\nMessage: Updated database successfully\r\n\r\n"]
+    );
     let get = send(&s, "Action: DBGet\r\nFamily: probe\r\nKey: k\r\nActionID: db2\r\n\r\n");
     assert_eq!(
         get.pieces(),
@@ -225,9 +257,20 @@ fn responses_come_in_pieces_like_the_recording() {
         ]
     );
     let lc = send(&s, "Action: ListCategories\r\nFilename: manager.conf\r\nActionID: lc1\r\n\r\n");
-    assert_eq!(lc.pieces(), ["Response: Success\r\nActionID: lc1\r\n", "Category-000000: general\r\n", "Category-000001: admin\r\n", "\r\n"]);
+    assert_eq!(
+        lc.pieces(),
+        [
+            "Response: Success\r\nActionID: lc1\r\n",
+            "Category-000000: general\r\n",
+            "Category-000001: admin\r\n",
+            "\r\n"
+        ]
+    );
     let outside = send(&s, "Action: GetConfig\r\nFilename: /etc/passwd\r\n\r\n");
-    assert_eq!(outside.pieces(), ["Response: Error\r\nMessage: File requires escalated privileges\r\n\r\n"]);
+    assert_eq!(
+        outside.pieces(),
+        ["Response: Error\r\nMessage: File requires escalated privileges\r\n\r\n"]
+    );
 }
 
 #[test]
@@ -249,7 +292,10 @@ fn originate_system_is_recorded_and_hangup_at_verbose_3_aborts() {
         "Action: Originate\r\nChannel: Local/park@default\r\nApplication: SYSTEM\r\nData: touch /tmp/pwned\r\n\
          Variable: STANDIN_DURATION=60\r\nAsync: true\r\nActionID: o1\r\n\r\n",
     );
-    assert_eq!(o.pieces(), ["Response: Success\r\nActionID: o1\r\nMessage: Originate successfully queued\r\n\r\n"]);
+    assert_eq!(
+        o.pieces(),
+        ["Response: Success\r\nActionID: o1\r\nMessage: Originate successfully queued\r\n\r\n"]
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut executed = String::new();
     while Instant::now() < deadline && !executed.contains("touch /tmp/pwned") {
@@ -269,7 +315,11 @@ fn originate_system_is_recorded_and_hangup_at_verbose_3_aborts() {
     s.rx("core set verbose 3");
     let hangup = format!("Action: Hangup\r\nChannel: {chan}\r\n\r\n");
     let _ = s.try_rx(&format!("hookprobe send {}", hex(&hangup)), Duration::from_secs(10));
-    assert!(s.wait_exit(Duration::from_secs(10)).is_some(), "survived Hangup at verbose 3:\n{}", s.log());
+    assert!(
+        s.wait_exit(Duration::from_secs(10)).is_some(),
+        "survived Hangup at verbose 3:\n{}",
+        s.log()
+    );
     assert_eq!(s.exit_signal(), Some(SIGABRT));
     s.expect_log("standin: CRASH: Hangup through ast_hook_send_action would crash Asterisk");
 }
@@ -296,7 +346,9 @@ fn manager_show_command_prints_the_write_classes() {
 /// Parses CoreShowChannel items into (Channel, Uniqueid, Linkedid).
 fn live_channels(s: &StandIn) -> Vec<(String, String, String)> {
     let sent = send(s, "Action: CoreShowChannels\r\n\r\n");
-    let field = |p: &str, name: &str| p.lines().find_map(|l| l.strip_prefix(name)).unwrap_or("").to_string();
+    let field = |p: &str, name: &str| {
+        p.lines().find_map(|l| l.strip_prefix(name)).unwrap_or("").to_string()
+    };
     sent.pieces()
         .iter()
         .filter(|p| p.starts_with("Event: CoreShowChannel\r\n"))
@@ -314,7 +366,10 @@ fn traffic_makes_live_calls_from_several_threads() {
     for (_, uid, linked) in &live {
         let group: Vec<_> = live.iter().filter(|c| &c.2 == linked).collect();
         if group.len() == 2 {
-            assert!(group.iter().any(|c| &c.1 == linked), "Linkedid {linked} names no channel of its call");
+            assert!(
+                group.iter().any(|c| &c.1 == linked),
+                "Linkedid {linked} names no channel of its call"
+            );
         }
         assert!(!uid.is_empty());
     }
@@ -328,7 +383,18 @@ fn traffic_makes_live_calls_from_several_threads() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let c = counts(&s);
-    for name in ["Newchannel", "Newexten", "VarSet", "DialBegin", "DialEnd", "Newstate", "BridgeCreate", "BridgeEnter", "SoftHangupRequest", "Hangup"] {
+    for name in [
+        "Newchannel",
+        "Newexten",
+        "VarSet",
+        "DialBegin",
+        "DialEnd",
+        "Newstate",
+        "BridgeCreate",
+        "BridgeEnter",
+        "SoftHangupRequest",
+        "Hangup",
+    ] {
         assert!(c.of(name) > 0, "no {name} events: {:?}", c.by_name);
     }
     assert!(c.of("Newchannel") >= 20, "{:?}", c.by_name);
@@ -338,15 +404,19 @@ fn traffic_makes_live_calls_from_several_threads() {
 #[test]
 fn replay_and_burst_raise_the_expected_events() {
     let s = probe(0);
-    let recorded: Vec<String> = std::fs::read_to_string(probe::manifest_dir().join("tests/fixtures/asterisk-22.10.1-hook-capture.jsonl"))
-        .expect("fixture")
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["kind"] == "event")
-        .map(|v| v["event"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let recorded: Vec<String> = std::fs::read_to_string(
+        probe::manifest_dir().join("tests/fixtures/asterisk-22.10.1-hook-capture.jsonl"),
+    )
+    .expect("fixture")
+    .lines()
+    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    .filter(|v| v["kind"] == "event")
+    .map(|v| v["event"].as_str().unwrap_or_default().to_string())
+    .collect();
     let before = counts(&s);
-    assert!(s.rx("traffic replay").contains(&format!("replaying {} recorded events", recorded.len())));
+    assert!(
+        s.rx("traffic replay").contains(&format!("replaying {} recorded events", recorded.len()))
+    );
     s.expect_log(&format!("standin: replayed {} recorded events", recorded.len()));
     let after = counts(&s);
     for name in ["Newexten", "VarSet", "UserEvent", "Hangup", "BridgeEnter"] {
@@ -360,9 +430,17 @@ fn replay_and_burst_raise_the_expected_events() {
     let (name, body) = &burst.last;
     assert_eq!(name, "UserEvent");
     assert!(body.contains("UserEvent: Burst\r\nSeq: 1999\r\nSentNs: "), "{body}");
-    let sent_ns: u128 = body.lines().find_map(|l| l.strip_prefix("SentNs: ")).and_then(|v| v.parse().ok()).expect("SentNs");
-    let now_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    assert!(now_ns > sent_ns && now_ns - sent_ns < 60_000_000_000, "SentNs is not a recent time: {sent_ns}");
+    let sent_ns: u128 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("SentNs: "))
+        .and_then(|v| v.parse().ok())
+        .expect("SentNs");
+    let now_ns =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    assert!(
+        now_ns > sent_ns && now_ns - sent_ns < 60_000_000_000,
+        "SentNs is not a recent time: {sent_ns}"
+    );
 }
 
 #[test]

@@ -92,10 +92,14 @@ pub fn module_path() -> PathBuf {
     let candidates = [p.join("libres_ami_websocket.so"), p.join("deps/libres_ami_websocket.so")];
     candidates
         .iter()
-        .filter_map(|c| std::fs::metadata(c).and_then(|m| m.modified()).ok().map(|t| (t, c.clone())))
+        .filter_map(|c| {
+            std::fs::metadata(c).and_then(|m| m.modified()).ok().map(|t| (t, c.clone()))
+        })
         .max()
         .map(|(_, c)| c)
-        .unwrap_or_else(|| panic!("no libres_ami_websocket.so in {} (cargo build first)", p.display()))
+        .unwrap_or_else(|| {
+            panic!("no libres_ami_websocket.so in {} (cargo build first)", p.display())
+        })
 }
 
 /// The stand-in binary cargo built for the integration tests.
@@ -125,7 +129,9 @@ impl StandIn {
         for (name, text) in config_files {
             std::fs::write(etc.join(name), text).expect("write config");
         }
-        for (name, text) in [("manager.conf", DEFAULT_MANAGER_CONF), ("ami_websocket.conf", DEFAULT_MODULE_CONF)] {
+        for (name, text) in
+            [("manager.conf", DEFAULT_MANAGER_CONF), ("ami_websocket.conf", DEFAULT_MODULE_CONF)]
+        {
             if !config_files.iter().any(|(n, _)| *n == name) {
                 std::fs::write(etc.join(name), text).expect("write config");
             }
@@ -154,7 +160,13 @@ impl StandIn {
         cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn asterisk-standin");
         let output = Arc::new(Mutex::new(String::new()));
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>)].into_iter().flatten() {
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let out = Arc::clone(&output);
             std::thread::spawn(move || pump(stream, out));
         }

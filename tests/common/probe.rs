@@ -57,8 +57,9 @@ pub fn hex(text: &str) -> String {
 }
 
 pub fn unhex(h: &str) -> String {
-    let bytes: Vec<u8> =
-        (0..h.len() / 2).filter_map(|i| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+    let bytes: Vec<u8> = (0..h.len() / 2)
+        .filter_map(|i| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 

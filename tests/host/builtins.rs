@@ -6,7 +6,7 @@ use std::ffi::{CStr, c_char, c_int};
 use std::sync::OnceLock;
 
 use crate::ffi::{self, Ptr, sys};
-use crate::{cli, loader, logger, mancmds, world};
+use crate::{cli, cliwords, loader, logger, mancmds, world};
 
 /// What a built-in handler returns.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -87,13 +87,19 @@ pub fn register_all() {
     let all = table();
     let entries: Vec<sys::ast_cli_entry> = all
         .iter()
-        .map(|b| sys::ast_cli_entry { summary: b.summary.as_ptr(), handler: Some(trampoline), ..Default::default() })
+        .map(|b| sys::ast_cli_entry {
+            summary: b.summary.as_ptr(),
+            handler: Some(trampoline),
+            ..Default::default()
+        })
         .collect();
     let leaked: &'static mut [sys::ast_cli_entry] = Box::leak(entries.into_boxed_slice());
     let base = leaked.as_mut_ptr();
     let _ = ENTRIES.set(Ptr(base));
     // SAFETY: the entries are leaked, so they stay at a fixed address forever.
-    unsafe { cli::standin_cli_register_multiple(base, leaked.len() as c_int, std::ptr::null_mut()) };
+    unsafe {
+        cli::standin_cli_register_multiple(base, leaked.len() as c_int, std::ptr::null_mut())
+    };
 }
 
 macro_rules! builtin {
@@ -165,29 +171,9 @@ fn uptime(a: &Args) -> Status {
         _ => return Status::ShowUsage,
     };
     let up = crate::started().elapsed().as_secs();
-    a.out(&uptime_str("System uptime: ", up, printsec));
-    a.out(&uptime_str("Last reload: ", up, printsec));
+    a.out(&cliwords::uptime_str("System uptime: ", up, printsec));
+    a.out(&cliwords::uptime_str("Last reload: ", up, printsec));
     Status::Success
-}
-
-/// `print_uptimestr`
-fn uptime_str(prefix: &str, mut secs: u64, printsec: bool) -> String {
-    if printsec {
-        return format!("{prefix}{secs}\n");
-    }
-    let units = [("year", 365 * 86400), ("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)];
-    let mut parts = Vec::new();
-    for (name, size) in units {
-        if secs > size {
-            let x = secs / size;
-            secs -= x * size;
-            parts.push(format!("{x} {name}{}", if x == 1 { "" } else { "s" }));
-        }
-    }
-    if secs > 0 || parts.is_empty() {
-        parts.push(format!("{secs} second{}", if secs == 1 { "" } else { "s" }));
-    }
-    format!("{prefix}{}\n", parts.join(", "))
 }
 
 fn level_text(v: i32) -> String {
@@ -212,7 +198,8 @@ fn parse_level(a: &Args, allow_silent: bool) -> Option<(i32, bool, bool)> {
     }
     let atleast = a.arg(3).eq_ignore_ascii_case("atleast");
     let at = 3 + usize::from(atleast);
-    let silent = allow_silent && a.argv.len() == at + 2 && a.arg(at + 1).eq_ignore_ascii_case("silent");
+    let silent =
+        allow_silent && a.argv.len() == at + 2 && a.arg(at + 1).eq_ignore_ascii_case("silent");
     if a.argv.len() != at + 1 + usize::from(silent) {
         return None;
     }
@@ -278,7 +265,9 @@ fn reload(a: &Args) -> Status {
             Reload::NotFound => format!("No such module '{name}'\n"),
             Reload::NotImplemented => format!("The module '{name}' does not support reloads\n"),
             Reload::Error => format!("The module '{name}' reported a reload failure\n"),
-            Reload::InProgress => "A module reload request is already in progress; please be patient\n".to_string(),
+            Reload::InProgress => {
+                "A module reload request is already in progress; please be patient\n".to_string()
+            }
             Reload::Uninitialized => format!(
                 "The module '{name}' was not properly initialized. Before reloading the module, you must run \"module load {name}\" and fix whatever is preventing the module from being initialized.\n"
             ),
@@ -295,24 +284,14 @@ fn module_show(a: &Args) -> Status {
         4 if a.arg(2).eq_ignore_ascii_case("like") => a.arg(3),
         _ => return Status::ShowUsage,
     };
-    a.out(&format!("{:<30} {:<40.40} {:<10} {:<11} {:>13}\n", "Module", "Description", "Use Count", "Status", "Support Level"));
+    a.out(&format!(
+        "{:<30} {:<40.40} {:<10} {:<11} {:>13}\n",
+        "Module", "Description", "Use Count", "Status", "Support Level"
+    ));
     let mods = loader::list(like);
     for (name, description, status, level) in &mods {
         a.out(&format!("{name:<30} {description:<40.40} {:<10} {status:<11} {level:>13}\n", 0));
     }
     a.out(&format!("{} modules loaded\n", mods.len()));
     Status::Success
-}
-
-#[cfg(test)]
-mod tests {
-    use super::uptime_str;
-
-    #[test]
-    fn uptime_reads_like_asterisk() {
-        assert_eq!(uptime_str("System uptime: ", 16, false), "System uptime: 16 seconds\n");
-        assert_eq!(uptime_str("X: ", 3661, false), "X: 1 hour, 1 minute, 1 second\n");
-        assert_eq!(uptime_str("X: ", 0, false), "X: 0 seconds\n");
-        assert_eq!(uptime_str("X: ", 5, true), "X: 5\n");
-    }
 }

@@ -13,16 +13,52 @@ use crate::world::{self, Bridge, Channel};
 #[derive(Debug, Clone)]
 pub enum Step {
     Wait(Duration),
-    NewChannel { idx: usize, name: String, state: u8, context: String, exten: String, cid: String },
-    State { idx: usize, state: u8 },
-    Exten { idx: usize, priority: u32, app: String, data: String },
-    VarSet { idx: usize, var: String, value: String },
-    LocalBridge { one: usize, two: usize },
-    DialBegin { caller: Option<usize>, dest: usize, dialstring: String },
-    DialEnd { caller: Option<usize>, dest: usize },
-    OriginateResponse { idx: usize, action_id: String },
+    NewChannel {
+        idx: usize,
+        name: String,
+        state: u8,
+        context: String,
+        exten: String,
+        cid: String,
+    },
+    State {
+        idx: usize,
+        state: u8,
+    },
+    Exten {
+        idx: usize,
+        priority: u32,
+        app: String,
+        data: String,
+    },
+    VarSet {
+        idx: usize,
+        var: String,
+        value: String,
+    },
+    LocalBridge {
+        one: usize,
+        two: usize,
+    },
+    DialBegin {
+        caller: Option<usize>,
+        dest: usize,
+        dialstring: String,
+    },
+    DialEnd {
+        caller: Option<usize>,
+        dest: usize,
+    },
+    OriginateResponse {
+        idx: usize,
+        action_id: String,
+    },
     /// Runs an application: `System` data is recorded as executed.
-    Execute { idx: usize, app: String, data: String },
+    Execute {
+        idx: usize,
+        app: String,
+        data: String,
+    },
     Bridge,
     /// Signals a synchronous Originate that the call is up.
     Answered,
@@ -69,7 +105,9 @@ impl Call {
     fn hangup_requested(&self) -> Option<(usize, i32)> {
         world::with(|w| {
             self.chans.iter().enumerate().find_map(|(i, n)| {
-                n.as_ref().and_then(|n| w.channels.get(n)).and_then(|c| c.hangup.map(|cause| (i, cause)))
+                n.as_ref()
+                    .and_then(|n| w.channels.get(n))
+                    .and_then(|c| c.hangup.map(|cause| (i, cause)))
             })
         })
     }
@@ -79,7 +117,11 @@ impl Call {
         if !self.torn_down
             && let Some((idx, cause)) = self.hangup_requested()
         {
-            hook::bus_event(CALL, "SoftHangupRequest", &format!("{}Cause: {cause}\r\n", self.text(idx, "")));
+            hook::bus_event(
+                CALL,
+                "SoftHangupRequest",
+                &format!("{}Cause: {cause}\r\n", self.text(idx, "")),
+            );
             self.teardown(idx, cause);
             return None;
         }
@@ -99,7 +141,9 @@ impl Call {
         match step {
             Step::Wait(_) => {}
             Step::NewChannel { idx, name, state, context, exten, cid } => {
-                let linked = self.chan(0).and_then(|n| world::with(|w| w.channels.get(&n).map(|c| c.linkedid.clone())));
+                let linked = self
+                    .chan(0)
+                    .and_then(|n| world::with(|w| w.channels.get(&n).map(|c| c.linkedid.clone())));
                 let mut c = Channel::new(name.clone(), linked.as_deref(), state, &context, &exten);
                 c.cid_num = cid;
                 c.call = Some((worker, id));
@@ -120,38 +164,73 @@ impl Call {
                     c.appl = app.clone();
                     c.data = data.clone();
                 });
-                let exten = self.chan(idx).and_then(|n| world::with(|w| w.channels.get(&n).map(|c| c.exten.clone())));
+                let exten = self
+                    .chan(idx)
+                    .and_then(|n| world::with(|w| w.channels.get(&n).map(|c| c.exten.clone())));
                 hook::bus_event(
                     DIALPLAN,
                     "Newexten",
-                    &format!("{}Extension: {}\r\nApplication: {app}\r\nAppData: {data}\r\n", self.text(idx, ""), exten.unwrap_or_default()),
+                    &format!(
+                        "{}Extension: {}\r\nApplication: {app}\r\nAppData: {data}\r\n",
+                        self.text(idx, ""),
+                        exten.unwrap_or_default()
+                    ),
                 );
             }
             Step::VarSet { idx, var, value } => {
-                hook::bus_event(DIALPLAN, "VarSet", &format!("{}Variable: {var}\r\nValue: {value}\r\n", self.text(idx, "")));
+                hook::bus_event(
+                    DIALPLAN,
+                    "VarSet",
+                    &format!("{}Variable: {var}\r\nValue: {value}\r\n", self.text(idx, "")),
+                );
             }
             Step::LocalBridge { one, two } => {
                 let (a, b) = (self.text(one, "LocalOne"), self.text(two, "LocalTwo"));
                 let (ctx, exten) = self
                     .chan(one)
-                    .and_then(|n| world::with(|w| w.channels.get(&n).map(|c| (c.context.clone(), c.exten.clone()))))
+                    .and_then(|n| {
+                        world::with(|w| {
+                            w.channels.get(&n).map(|c| (c.context.clone(), c.exten.clone()))
+                        })
+                    })
                     .unwrap_or_default();
-                hook::bus_event(CALL, "LocalBridge", &format!("{a}{b}Context: {ctx}\r\nExten: {exten}\r\nLocalOptimization: Yes\r\n"));
+                hook::bus_event(
+                    CALL,
+                    "LocalBridge",
+                    &format!(
+                        "{a}{b}Context: {ctx}\r\nExten: {exten}\r\nLocalOptimization: Yes\r\n"
+                    ),
+                );
             }
             Step::DialBegin { caller, dest, dialstring } => {
                 let from = caller.map(|c| self.text(c, "")).unwrap_or_default();
-                hook::bus_event(CALL, "DialBegin", &format!("{from}{}DialString: {dialstring}\r\n", self.text(dest, "Dest")));
+                hook::bus_event(
+                    CALL,
+                    "DialBegin",
+                    &format!("{from}{}DialString: {dialstring}\r\n", self.text(dest, "Dest")),
+                );
             }
             Step::DialEnd { caller, dest } => {
                 let from = caller.map(|c| self.text(c, "")).unwrap_or_default();
-                hook::bus_event(CALL, "DialEnd", &format!("{from}{}DialStatus: ANSWER\r\n", self.text(dest, "Dest")));
+                hook::bus_event(
+                    CALL,
+                    "DialEnd",
+                    &format!("{from}{}DialStatus: ANSWER\r\n", self.text(dest, "Dest")),
+                );
             }
             Step::OriginateResponse { idx, action_id } => {
                 let Some(name) = self.chan(idx) else { return };
                 let (ctx, exten, uid) = world::with(|w| {
-                    w.channels.get(&name).map(|c| (c.context.clone(), c.exten.clone(), c.uniqueid.clone())).unwrap_or_default()
+                    w.channels
+                        .get(&name)
+                        .map(|c| (c.context.clone(), c.exten.clone(), c.uniqueid.clone()))
+                        .unwrap_or_default()
                 });
-                let id = if action_id.is_empty() { String::new() } else { format!("ActionID: {action_id}\r\n") };
+                let id = if action_id.is_empty() {
+                    String::new()
+                } else {
+                    format!("ActionID: {action_id}\r\n")
+                };
                 hook::bus_event(
                     CALL,
                     "OriginateResponse",
@@ -164,7 +243,10 @@ impl Call {
             Step::Execute { idx, app, data } => {
                 if app.eq_ignore_ascii_case("System") {
                     world::with(|w| w.executed.push(data.clone()));
-                    crate::slog!(crate::logger::NOTICE, "standin: System({data}) \"executed\" (recorded, not run)");
+                    crate::slog!(
+                        crate::logger::NOTICE,
+                        "standin: System({data}) \"executed\" (recorded, not run)"
+                    );
                 }
                 self.step(Step::Exten { idx, priority: 1, app, data }, worker, id);
             }
@@ -201,7 +283,11 @@ impl Call {
                     c.bridge = id.clone();
                 }
             });
-            hook::bus_event(CALL, "BridgeEnter", &format!("{}{}", b.state_text(), self.text(idx, "")));
+            hook::bus_event(
+                CALL,
+                "BridgeEnter",
+                &format!("{}{}", b.state_text(), self.text(idx, "")),
+            );
         }
         self.bridge = Some(id);
     }
@@ -212,10 +298,15 @@ impl Call {
         if let Some(tx) = self.answered.take() {
             let _ = tx.send(false);
         }
-        let mut order: Vec<usize> = (0..self.chans.len()).filter(|i| self.chans[*i].is_some()).collect();
+        let mut order: Vec<usize> =
+            (0..self.chans.len()).filter(|i| self.chans[*i].is_some()).collect();
         order.sort_by_key(|i| usize::from(*i != first));
         if order.first() == Some(&first) {
-            hook::bus_event(CALL, "HangupRequest", &format!("{}Cause: {cause}\r\n", self.text(first, "")));
+            hook::bus_event(
+                CALL,
+                "HangupRequest",
+                &format!("{}Cause: {cause}\r\n", self.text(first, "")),
+            );
         }
         for idx in order {
             let Some(name) = self.chan(idx) else { continue };
@@ -226,14 +317,22 @@ impl Call {
                     Some(b.clone())
                 });
                 if let Some(b) = left {
-                    hook::bus_event(CALL, "BridgeLeave", &format!("{}{}", b.state_text(), self.text(idx, "")));
+                    hook::bus_event(
+                        CALL,
+                        "BridgeLeave",
+                        &format!("{}{}", b.state_text(), self.text(idx, "")),
+                    );
                 }
             }
             let text = self.text(idx, "");
             world::with(|w| w.channels.remove(&name));
             self.chans[idx] = None;
             let txt = if cause == 16 { "Normal Clearing" } else { "Unknown" };
-            hook::bus_event(CALL, "Hangup", &format!("{text}Cause: {cause}\r\nCause-txt: {txt}\r\n"));
+            hook::bus_event(
+                CALL,
+                "Hangup",
+                &format!("{text}Cause: {cause}\r\nCause-txt: {txt}\r\n"),
+            );
         }
         if let Some(bid) = self.bridge.take()
             && let Some(b) = world::with(|w| w.bridges.remove(&bid))
@@ -250,10 +349,24 @@ pub fn traffic_call(from: u32, to: u32, ring: Duration, talk: Duration) -> Vec<S
     let callee = format!("PJSIP/{to}-{}", world::next_chan_suffix());
     let ctx = "from-internal".to_string();
     vec![
-        Step::NewChannel { idx: 0, name: caller, state: 4, context: ctx.clone(), exten: to.to_string(), cid: from.to_string() },
+        Step::NewChannel {
+            idx: 0,
+            name: caller,
+            state: 4,
+            context: ctx.clone(),
+            exten: to.to_string(),
+            cid: from.to_string(),
+        },
         Step::VarSet { idx: 0, var: "CALLERID(num)".into(), value: from.to_string() },
         Step::Exten { idx: 0, priority: 1, app: "Dial".into(), data: format!("PJSIP/{to},30") },
-        Step::NewChannel { idx: 1, name: callee, state: 0, context: ctx, exten: "s".into(), cid: to.to_string() },
+        Step::NewChannel {
+            idx: 1,
+            name: callee,
+            state: 0,
+            context: ctx,
+            exten: "s".into(),
+            cid: to.to_string(),
+        },
         Step::DialBegin { caller: Some(0), dest: 1, dialstring: to.to_string() },
         Step::State { idx: 1, state: 5 },
         Step::Wait(ring),
@@ -291,16 +404,42 @@ pub fn originate_call(o: &Originate) -> Vec<Step> {
     };
     if tech.eq_ignore_ascii_case("Local") {
         let base = format!("Local/{rest}-{suffix}");
-        steps.push(Step::NewChannel { idx: 0, name: format!("{base};1"), state: 0, context: dest_ctx.clone(), exten: dest_exten.clone(), cid: String::new() });
-        steps.push(Step::NewChannel { idx: 1, name: format!("{base};2"), state: 4, context: dest_ctx, exten: dest_exten, cid: String::new() });
-        steps.push(Step::Exten { idx: 0, priority: 1, app: "AppDial2".into(), data: "(Outgoing Line)".into() });
+        steps.push(Step::NewChannel {
+            idx: 0,
+            name: format!("{base};1"),
+            state: 0,
+            context: dest_ctx.clone(),
+            exten: dest_exten.clone(),
+            cid: String::new(),
+        });
+        steps.push(Step::NewChannel {
+            idx: 1,
+            name: format!("{base};2"),
+            state: 4,
+            context: dest_ctx,
+            exten: dest_exten,
+            cid: String::new(),
+        });
+        steps.push(Step::Exten {
+            idx: 0,
+            priority: 1,
+            app: "AppDial2".into(),
+            data: "(Outgoing Line)".into(),
+        });
         steps.push(Step::LocalBridge { one: 0, two: 1 });
         steps.push(Step::DialBegin { caller: None, dest: 0, dialstring: rest.to_string() });
         steps.push(Step::State { idx: 1, state: 6 });
         steps.push(Step::State { idx: 0, state: 6 });
     } else {
         let name = format!("{tech}/{rest}-{suffix}");
-        steps.push(Step::NewChannel { idx: 0, name, state: 0, context: dest_ctx, exten: dest_exten, cid: String::new() });
+        steps.push(Step::NewChannel {
+            idx: 0,
+            name,
+            state: 0,
+            context: dest_ctx,
+            exten: dest_exten,
+            cid: String::new(),
+        });
         steps.push(Step::DialBegin { caller: None, dest: 0, dialstring: rest.to_string() });
         steps.push(Step::State { idx: 0, state: 6 });
     }
@@ -310,7 +449,12 @@ pub fn originate_call(o: &Originate) -> Vec<Step> {
     if !o.app.is_empty() {
         steps.push(Step::Execute { idx: 0, app: o.app.clone(), data: o.data.clone() });
     } else {
-        steps.push(Step::Exten { idx: 0, priority: 1, app: "NoOp".into(), data: format!("{}@{}", o.exten, o.context) });
+        steps.push(Step::Exten {
+            idx: 0,
+            priority: 1,
+            app: "NoOp".into(),
+            data: format!("{}@{}", o.exten, o.context),
+        });
     }
     steps.push(Step::Wait(o.duration));
     steps.push(Step::Teardown);

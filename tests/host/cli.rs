@@ -126,7 +126,8 @@ unsafe fn register(e: *mut sys::ast_cli_entry, module: *mut sys::ast_module) -> 
     let pos = list.iter().position(|cur| {
         // SAFETY: registered entries are live.
         let other = unsafe { full_cmd(cur.0) };
-        let n = cmdlen.min(other.bytes().position(|b| CLI_RSVD.contains(&b)).unwrap_or(other.len()));
+        let n =
+            cmdlen.min(other.bytes().position(|b| CLI_RSVD.contains(&b)).unwrap_or(other.len()));
         let a = full.as_bytes().iter().take(n).map(u8::to_ascii_lowercase);
         let b = other.as_bytes().iter().take(n).map(u8::to_ascii_lowercase);
         a.lt(b)
@@ -259,11 +260,10 @@ unsafe fn call_handler(e: *mut sys::ast_cli_entry, fd: i32, words: &[String]) ->
         pos: 0,
         n: 0,
     };
-    // SAFETY: the entry is live and its handler follows the CLI handler contract.
-    match unsafe { (*e).handler } {
-        Some(h) => (unsafe { h(e, CLI_HANDLER, &mut a) }) as usize,
-        None => sys::AMI_WS_CLI_FAILURE as usize,
-    }
+    // SAFETY: the entry is live; its handler is read from it as the core does.
+    let Some(h) = (unsafe { (*e).handler }) else { return sys::AMI_WS_CLI_FAILURE as usize };
+    // SAFETY: the handler follows the CLI handler contract; `a` and argv live across the call.
+    (unsafe { h(e, CLI_HANDLER, &mut a) }) as usize
 }
 
 /// Lists registered commands whose text starts with `prefix` (`core show help`).
@@ -273,7 +273,8 @@ pub fn help(fd: i32, prefix: &str) {
     for e in list.iter() {
         // SAFETY: registered entries are live; summary is NULL or a static string.
         let (full, summary) = unsafe { (full_cmd(e.0), ffi::text((*e.0).summary)) };
-        if full.starts_with('_') || !full.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase())
+        if full.starts_with('_')
+            || !full.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase())
         {
             continue;
         }

@@ -1,5 +1,6 @@
-//! Pure CLI word handling, with main/cli.c's rules: splitting a command line into words
-//! (`parse_args`), matching typed words against an entry's words (`word_match`, `find_cli`).
+//! Pure CLI text handling, with main/cli.c's rules: splitting a command line into words
+//! (`parse_args`), matching typed words against an entry's words (`word_match`, `find_cli`),
+//! and the uptime text of `core show uptime`.
 #![forbid(unsafe_code)]
 
 /// Characters with a meaning in an entry's words: `[opt]`, `{a|b}`, `%` (any word).
@@ -138,6 +139,32 @@ pub fn command_words(command: &str) -> Vec<String> {
     command.split_ascii_whitespace().take(15).map(str::to_string).collect()
 }
 
+/// `print_uptimestr`
+pub fn uptime_str(prefix: &str, mut secs: u64, printsec: bool) -> String {
+    if printsec {
+        return format!("{prefix}{secs}\n");
+    }
+    let units = [
+        ("year", 365 * 86400),
+        ("week", 7 * 86400),
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+    ];
+    let mut parts = Vec::new();
+    for (name, size) in units {
+        if secs > size {
+            let x = secs / size;
+            secs -= x * size;
+            parts.push(format!("{x} {name}{}", if x == 1 { "" } else { "s" }));
+        }
+    }
+    if secs > 0 || parts.is_empty() {
+        parts.push(format!("{secs} second{}", if secs == 1 { "" } else { "s" }));
+    }
+    format!("{prefix}{}\n", parts.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,7 +197,8 @@ mod tests {
 
     #[test]
     fn entries_are_found_like_asterisk() {
-        let entries = vec![words("module show [like]"), words("module load"), words("ws show status")];
+        let entries =
+            vec![words("module show [like]"), words("module load"), words("ws show status")];
         assert_eq!(find_cli(&entries, &words("module show"), 0), Some(0));
         assert_eq!(find_cli(&entries, &words("module show like res"), 0), Some(0));
         assert_eq!(find_cli(&entries, &words("module load x.so"), 0), Some(1));
@@ -180,5 +208,14 @@ mod tests {
         assert_eq!(find_best(&entries, &words("module frob x")), "module");
         let entries = vec![words("help"), words("module load")];
         assert_eq!(find_best(&entries, &words("help me x")), "help me");
+    }
+
+    #[test]
+    fn uptime_reads_like_asterisk() {
+        assert_eq!(uptime_str("System uptime: ", 16, false), "System uptime: 16 seconds\n");
+        assert_eq!(uptime_str("X: ", 3661, false), "X: 1 hour, 1 minute, 1 second\n");
+        assert_eq!(uptime_str("X: ", 120, false), "X: 2 minutes\n");
+        assert_eq!(uptime_str("X: ", 0, false), "X: 0 seconds\n");
+        assert_eq!(uptime_str("X: ", 5, true), "X: 5\n");
     }
 }

@@ -94,7 +94,10 @@ pub fn strip_comments(line: &str, depth: &mut usize) -> Option<String> {
             }
             i += 1;
             region = i;
-        } else if b.get(i + 1) == Some(&b'-') && b.get(i + 2) == Some(&b'-') && b.get(i + 3) != Some(&b'-') {
+        } else if b.get(i + 1) == Some(&b'-')
+            && b.get(i + 2) == Some(&b'-')
+            && b.get(i + 3) != Some(&b'-')
+        {
             if *depth < MAX_NESTED_COMMENTS {
                 *depth += 1;
             }
@@ -187,7 +190,8 @@ impl Parser<'_> {
                     };
                     let base = self.cfg.categories[base].clone();
                     cat.templates.push(base.name.clone());
-                    cat.vars.extend(base.vars.into_iter().map(|v| Variable { inherited: true, ..v }));
+                    cat.vars
+                        .extend(base.vars.into_iter().map(|v| Variable { inherited: true, ..v }));
                 }
             }
         }
@@ -221,7 +225,9 @@ impl Parser<'_> {
             }
         };
         if arg.is_empty() {
-            (self.warn)(format!("Directive '#{word}' needs an argument (filename) at line {lineno} of {file}"));
+            (self.warn)(format!(
+                "Directive '#{word}' needs an argument (filename) at line {lineno} of {file}"
+            ));
             return Ok(());
         }
         let name = match arg.as_bytes()[0] {
@@ -237,7 +243,9 @@ impl Parser<'_> {
         let found = self.file(name);
         self.level -= 1;
         if !found? && !try_only {
-            (self.warn)(format!("The file '{name}' was listed as a #include but it does not exist."));
+            (self.warn)(format!(
+                "The file '{name}' was listed as a #include but it does not exist."
+            ));
             return Err(LoadError::Invalid);
         }
         Ok(())
@@ -302,7 +310,8 @@ mod tests {
     fn parse(files: &[(&str, &str)]) -> (Result<Config, LoadError>, Vec<String>) {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("standin-config-test-{}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("standin-config-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         for (name, text) in files {
             std::fs::write(dir.join(name), text).unwrap();
@@ -322,7 +331,10 @@ mod tests {
         let cfg = cfg.unwrap();
         assert_eq!(cfg.categories.len(), 1);
         let v = &cfg.categories[0].vars;
-        assert_eq!((v[0].name.as_str(), v[0].value.as_str(), v[0].object), ("enabled", "yes", false));
+        assert_eq!(
+            (v[0].name.as_str(), v[0].value.as_str(), v[0].object),
+            ("enabled", "yes", false)
+        );
         assert_eq!((v[1].name.as_str(), v[1].value.as_str(), v[1].object), ("port", "5038", true));
         assert_eq!(v[2].value, "a;b");
         assert_eq!(v[3].name, "x");
@@ -331,7 +343,10 @@ mod tests {
     #[test]
     fn templates_inheritance_append_and_include() {
         let (cfg, _) = parse(&[
-            ("b.conf", "[tmpl](!)\nread = all\n[admin](tmpl)\nsecret = s\n#include \"c.conf\"\n[admin](+)\nextra = 1\n"),
+            (
+                "b.conf",
+                "[tmpl](!)\nread = all\n[admin](tmpl)\nsecret = s\n#include \"c.conf\"\n[admin](+)\nextra = 1\n",
+            ),
             ("c.conf", "[other]\nk = v\n"),
         ]);
         let cfg = cfg.unwrap();
@@ -345,7 +360,9 @@ mod tests {
 
     #[test]
     fn syntax_errors_make_the_file_invalid() {
-        for text in ["[open\n", "x = 1\n", "[a](missing)\n", "[a](+)\n", "#include nope.conf\n", "[a](!\n"] {
+        for text in
+            ["[open\n", "x = 1\n", "[a](missing)\n", "[a](+)\n", "#include nope.conf\n", "[a](!\n"]
+        {
             let (cfg, warnings) = parse(&[("d.conf", text)]);
             assert_eq!(cfg.err(), Some(LoadError::Invalid), "{text:?}");
             assert!(!warnings.is_empty());
@@ -358,6 +375,9 @@ mod tests {
     #[test]
     fn missing_file_is_missing() {
         let mut w = Vec::new();
-        assert_eq!(load(Path::new("/nonexistent"), "x.conf", &mut |m| w.push(m)).err(), Some(LoadError::Missing));
+        assert_eq!(
+            load(Path::new("/nonexistent"), "x.conf", &mut |m| w.push(m)).err(),
+            Some(LoadError::Missing)
+        );
     }
 }

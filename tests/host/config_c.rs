@@ -109,7 +109,11 @@ fn to_c(cfg: &Config) -> CConfig {
                     root = node;
                 }
             }
-            CCat { name: CString::new(c.name.clone()).unwrap_or_default(), template: c.template, root }
+            CCat {
+                name: CString::new(c.name.clone()).unwrap_or_default(),
+                template: c.template,
+                root,
+            }
         })
         .collect();
     CConfig { cats }
@@ -121,9 +125,15 @@ fn live(cfg: *const sys::ast_config, what: &str) -> &'static CConfig {
     if addr == usize::MAX || addr == usize::MAX - 1 {
         hook::crash(&format!("{what} on a CONFIG_STATUS sentinel would crash Asterisk"));
     }
-    let ok = LIVE.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashSet::new).contains(&addr);
+    let ok = LIVE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashSet::new)
+        .contains(&addr);
     if !ok {
-        hook::crash(&format!("{what} on a config that is not loaded (freed?) would crash Asterisk"));
+        hook::crash(&format!(
+            "{what} on a config that is not loaded (freed?) would crash Asterisk"
+        ));
     }
     // SAFETY: the address is a live Box<CConfig> leaked by load2 and not yet destroyed.
     unsafe { &*(addr as *const CConfig) }
@@ -159,10 +169,16 @@ pub unsafe extern "C" fn standin_config_load2(
     if flags & sys::AMI_WS_CONFIG_FLAG_NOCACHE as c_uint == 0
         && let Some(m) = mtime
     {
-        SEEN.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashMap::new).insert(key, m);
+        SEEN.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .insert(key, m);
     }
     let handle = Box::into_raw(Box::new(to_c(&cfg)));
-    LIVE.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashSet::new).insert(handle as usize);
+    LIVE.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashSet::new)
+        .insert(handle as usize);
     handle.cast()
 }
 
@@ -176,7 +192,10 @@ pub unsafe extern "C" fn standin_config_destroy(cfg: *mut sys::ast_config) {
         return;
     }
     live(cfg, "ast_config_destroy");
-    LIVE.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashSet::new).remove(&(cfg as usize));
+    LIVE.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashSet::new)
+        .remove(&(cfg as usize));
     // SAFETY: a live handle from Box::into_raw, now removed from LIVE so freed exactly once.
     let owned = unsafe { Box::from_raw(cfg.cast::<CConfig>()) };
     for cat in &owned.cats {
@@ -239,7 +258,9 @@ pub unsafe extern "C" fn standin_variable_browse(
     } else {
         // SAFETY: non-NULL NUL-terminated per the contract.
         let name = unsafe { ffi::text(category) };
-        cfg.cats.iter().find(|c| !c.template && c.name.to_string_lossy().eq_ignore_ascii_case(&name))
+        cfg.cats
+            .iter()
+            .find(|c| !c.template && c.name.to_string_lossy().eq_ignore_ascii_case(&name))
     };
     found.map_or(std::ptr::null_mut(), |c| c.root)
 }

@@ -175,7 +175,10 @@ pub static COMMANDS: &[Builtin] = &[
 
 fn warn_disabled(a: &Args) {
     if !hook::ENABLED.load(Ordering::Relaxed) {
-        slog!(WARNING, "standin: AMI is disabled (manager.conf enabled = no): hooks get no bus events");
+        slog!(
+            WARNING,
+            "standin: AMI is disabled (manager.conf enabled = no): hooks get no bus events"
+        );
         a.out("warning: manager.conf [general] enabled = no, so hooks get none of these events\n");
     }
 }

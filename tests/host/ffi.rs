@@ -4,7 +4,7 @@ use std::ffi::{CStr, c_char, c_int};
 
 /// The generated declarations: struct layouts and constants shared with the module.
 #[allow(non_camel_case_types, non_upper_case_globals, non_snake_case, dead_code)]
-#[allow(clippy::all, unsafe_op_in_unsafe_fn, missing_docs)]
+#[allow(clippy::all, clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn, missing_docs)]
 pub mod sys {
     include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 }

@@ -39,7 +39,8 @@ fn timestamp_of(body: &str) -> Option<f64> {
 
 /// The body with its `Timestamp:` value replaced by the current time (absent stays absent).
 pub fn refresh_timestamp(body: &str) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let stamp = format!("Timestamp: {}.{:06}", now.as_secs(), now.subsec_micros());
     body.split("\r\n")
         .map(|l| if l.starts_with("Timestamp: ") { stamp.as_str() } else { l })

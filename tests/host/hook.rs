@@ -50,7 +50,8 @@ pub fn crash(what: &str) -> ! {
 
 /// The `Timestamp:` header value: seconds and microseconds since the epoch.
 pub fn timestamp() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     format!("{}.{:06}", now.as_secs(), now.subsec_micros())
 }
 

@@ -15,8 +15,9 @@ use crate::logger::{ERROR, NOTICE, WARNING};
 use crate::{hook, slog, verb};
 
 /// MD5 of ASTERISK_GPL_KEY, as loader.c's `expected_key`.
-const EXPECTED_KEY: [u8; 16] =
-    [0x87, 0x76, 0x79, 0x35, 0x23, 0xea, 0x3a, 0xd3, 0x25, 0x2a, 0xbb, 0x35, 0x87, 0xe4, 0x22, 0x24];
+const EXPECTED_KEY: [u8; 16] = [
+    0x87, 0x76, 0x79, 0x35, 0x23, 0xea, 0x3a, 0xd3, 0x25, 0x2a, 0xbb, 0x35, 0x87, 0xe4, 0x22, 0x24,
+];
 
 /// The stand-in's own build-options sum; a module built with another non-empty sum is refused.
 pub const BUILDOPT_SUM: &str = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
@@ -191,7 +192,8 @@ fn load_dlopen(resource: &str, flags: i32) -> Option<Ptr<Module>> {
 fn load_dynamic(resource: &str) -> Option<Ptr<Module>> {
     let m = load_dlopen(resource, libc::RTLD_NOW | libc::RTLD_LOCAL)?;
     // SAFETY: info was set by the module's registration and points into the mapped module.
-    let global = with_module(m, |m| unsafe { (*m.info).flags } & sys::AMI_WS_MODFLAG_GLOBAL_SYMBOLS as u32);
+    let global =
+        with_module(m, |m| unsafe { (*m.info).flags } & sys::AMI_WS_MODFLAG_GLOBAL_SYMBOLS as u32);
     if global == 0 {
         return Some(m);
     }
@@ -301,7 +303,11 @@ pub fn load(resource: &str) -> i32 {
 }
 
 fn with_so(resource: &str) -> String {
-    if baselen(resource) == resource.len() { format!("{resource}.so") } else { resource.to_string() }
+    if baselen(resource) == resource.len() {
+        format!("{resource}.so")
+    } else {
+        resource.to_string()
+    }
 }
 
 /// `ast_unload_resource`: 0 when unloaded (the .so is dlclosed), else the module's refusal.
@@ -405,7 +411,12 @@ pub fn list(like: &str) -> Vec<(String, String, &'static str, &'static str)> {
         // SAFETY: modules in the list are live; info points into the mapped module.
         let (resource, description, running, level) = unsafe {
             let m = &*m.0;
-            (m.resource.clone(), ffi::text((*m.info).description), m.running, (*m.info).support_level)
+            (
+                m.resource.clone(),
+                ffi::text((*m.info).description),
+                m.running,
+                (*m.info).support_level,
+            )
         };
         if !resource.to_ascii_lowercase().contains(&like) {
             continue;

@@ -140,7 +140,11 @@ fn main() {
         version(),
         config_c::dir().display(),
         moddir.display(),
-        if hook::ENABLED.load(std::sync::atomic::Ordering::Relaxed) { "enabled" } else { "disabled" }
+        if hook::ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
+            "enabled"
+        } else {
+            "disabled"
+        }
     );
     if o.load
         && let Some(name) = &module_name

@@ -49,7 +49,8 @@ pub fn start() {
     let mut senders = Vec::new();
     for i in 0..WORKERS {
         let (tx, rx) = channel();
-        let spawned = std::thread::Builder::new().name(format!("calls-{i}")).spawn(move || worker(i, rx));
+        let spawned =
+            std::thread::Builder::new().name(format!("calls-{i}")).spawn(move || worker(i, rx));
         if spawned.is_ok() {
             senders.push(Mutex::new(tx));
         }
@@ -81,7 +82,8 @@ fn worker(index: usize, rx: Receiver<Job>) {
     let mut calls: HashMap<u64, (Call, u64)> = HashMap::new();
     let mut due: BinaryHeap<Reverse<(Instant, u64, u64)>> = BinaryHeap::new();
     loop {
-        let timeout = due.peek().map(|Reverse((t, _, _))| t.saturating_duration_since(Instant::now()));
+        let timeout =
+            due.peek().map(|Reverse((t, _, _))| t.saturating_duration_since(Instant::now()));
         let job = match timeout {
             Some(t) => rx.recv_timeout(t),
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -157,7 +159,10 @@ fn generator() {
         drop(guard);
         let from = 1000 + (rand_u64() % 9000) as u32;
         let to = 1000 + (rand_u64() % 9000) as u32;
-        start_call(Call::new(calls::traffic_call(from, to, rand_ms(300, 2000), rand_ms(2000, 8000)), None));
+        start_call(Call::new(
+            calls::traffic_call(from, to, rand_ms(300, 2000), rand_ms(2000, 8000)),
+            None,
+        ));
         next += Duration::from_secs_f64(1.0 / r);
         if next + Duration::from_secs(1) < Instant::now() {
             next = Instant::now();
@@ -183,14 +188,22 @@ pub fn replay(speed: f64) -> usize {
                 hook::deliver(e.category, &e.name, &body);
             }
         }
-        slog!(NOTICE, "standin: replayed {} recorded events in {:.3} s", events.len(), start.elapsed().as_secs_f64());
+        slog!(
+            NOTICE,
+            "standin: replayed {} recorded events in {:.3} s",
+            events.len(),
+            start.elapsed().as_secs_f64()
+        );
     });
     n
 }
 
 /// Nanoseconds since the epoch (CLOCK_REALTIME), for latency measurements across processes.
 pub fn now_ns() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
 }
 
 /// Raises `count` UserEvents (`UserEvent: Burst`, `Seq`, `SentNs`) at `per_sec` from a new thread.

@@ -107,7 +107,13 @@ fn or_unknown(s: &str) -> &str {
 
 impl Channel {
     /// A new channel in state `state`.
-    pub fn new(name: String, linkedid: Option<&str>, state: u8, context: &str, exten: &str) -> Self {
+    pub fn new(
+        name: String,
+        linkedid: Option<&str>,
+        state: u8,
+        context: &str,
+        exten: &str,
+    ) -> Self {
         let uniqueid = new_uniqueid();
         Channel {
             name,

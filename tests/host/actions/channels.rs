@@ -17,7 +17,10 @@ fn extension_exists(context: &str, exten: &str) -> bool {
     cfg.categories.iter().filter(|c| c.name.eq_ignore_ascii_case(context)).any(|c| {
         c.vars.iter().any(|v| {
             v.name.eq_ignore_ascii_case("exten")
-                && v.value.split(',').next().is_some_and(|e| e.trim() == exten || e.starts_with('_'))
+                && v.value
+                    .split(',')
+                    .next()
+                    .is_some_and(|e| e.trim() == exten || e.starts_with('_'))
         })
     })
 }
@@ -56,7 +59,12 @@ pub fn originate(s: &Session<'_>) -> i32 {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("STANDIN_DURATION"))
         .and_then(|(_, v)| v.parse::<f64>().ok())
-        .or_else(|| s.get("Application").eq_ignore_ascii_case("Wait").then(|| s.get("Data").parse().ok()).flatten())
+        .or_else(|| {
+            s.get("Application")
+                .eq_ignore_ascii_case("Wait")
+                .then(|| s.get("Data").parse().ok())
+                .flatten()
+        })
         .unwrap_or(2.0);
     let o = Originate {
         channel: name.to_string(),
@@ -107,7 +115,8 @@ pub fn hangup(s: &Session<'_>, action: &str) -> i32 {
             s.error("Regex format invalid, Channel param should be /regex/");
             return 0;
         };
-        let names: Vec<String> = world::with(|w| w.channels.keys().filter(|n| n.contains(pattern)).cloned().collect());
+        let names: Vec<String> =
+            world::with(|w| w.channels.keys().filter(|n| n.contains(pattern)).cloned().collect());
         s.listack("Channels hung up will follow", "start");
         for n in &names {
             if logger::verbose() >= 3 {

@@ -10,7 +10,8 @@ fn restricted(file: &str) -> i32 {
     let dir = config_c::dir();
     let name = file.trim();
     let path = if name.starts_with('/') { name.into() } else { dir.join(name) };
-    let (Ok(real), Ok(real_dir)) = (std::fs::canonicalize(path), std::fs::canonicalize(&dir)) else {
+    let (Ok(real), Ok(real_dir)) = (std::fs::canonicalize(path), std::fs::canonicalize(&dir))
+    else {
         return -1;
     };
     if real.to_string_lossy().starts_with(&*real_dir.to_string_lossy()) { 0 } else { 1 }
@@ -33,7 +34,9 @@ fn open(s: &Session<'_>) -> Option<Config> {
         }
         _ => {}
     }
-    match config::load(&config_c::dir(), file.trim(), &mut |w| crate::slog!(crate::logger::WARNING, "{w}")) {
+    match config::load(&config_c::dir(), file.trim(), &mut |w| {
+        crate::slog!(crate::logger::WARNING, "{w}")
+    }) {
         Ok(c) => Some(c),
         Err(config::LoadError::Missing) => {
             s.error("Config file not found");

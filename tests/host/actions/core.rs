@@ -69,8 +69,14 @@ pub fn user_event(s: &Session<'_>) -> i32 {
 
 /// Commands the manager refuses to run (`command_blacklist`).
 fn blacklisted(cmd: &str) -> bool {
-    let words: Vec<String> = cmd.split(' ').filter(|w| !w.trim().is_empty()).map(|w| w.trim().to_ascii_lowercase()).collect();
-    let starts = |a: &str, b: &str| words.first().map(String::as_str) == Some(a) && words.get(1).map(String::as_str) == Some(b);
+    let words: Vec<String> = cmd
+        .split(' ')
+        .filter(|w| !w.trim().is_empty())
+        .map(|w| w.trim().to_ascii_lowercase())
+        .collect();
+    let starts = |a: &str, b: &str| {
+        words.first().map(String::as_str) == Some(a) && words.get(1).map(String::as_str) == Some(b)
+    };
     starts("module", "load") || starts("module", "unload") || starts("restart", "gracefully")
 }
 
@@ -112,8 +118,16 @@ pub fn reload(s: &Session<'_>) -> i32 {
 
 /// Modules a stock Asterisk has running besides the ones the stand-in loaded.
 const BUILTIN_MODULES: &[&str] = &[
-    "app_dial", "app_queue", "app_userevent", "chan_pjsip", "pbx_config", "res_pjsip",
-    "res_hookprobe", "app_system", "func_db", "res_agi",
+    "app_dial",
+    "app_queue",
+    "app_userevent",
+    "chan_pjsip",
+    "pbx_config",
+    "res_pjsip",
+    "res_hookprobe",
+    "app_system",
+    "func_db",
+    "res_agi",
 ];
 
 pub fn module_check(s: &Session<'_>) -> i32 {

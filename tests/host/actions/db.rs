@@ -29,7 +29,8 @@ pub fn get(s: &Session<'_>) -> i32 {
         s.error("No key specified.");
         return 0;
     }
-    let Some(val) = world::with(|w| w.db.get(&(family.to_string(), key.to_string())).cloned()) else {
+    let Some(val) = world::with(|w| w.db.get(&(family.to_string(), key.to_string())).cloned())
+    else {
         s.error("Database entry not found");
         return 0;
     };
