@@ -24,8 +24,19 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_MANAGER_CONF: &str = "[general]\nenabled = yes\nbindaddr = 127.0.0.1\n\
 timestampevents = yes\n\n[admin]\nsecret = adminpw\nread = all\nwrite = all\n";
 
-/// ami_websocket.conf written when the test gives none.
-pub const DEFAULT_MODULE_CONF: &str = "[general]\n";
+/// ami_websocket.conf written when the test gives none: listening on 127.0.0.1 and a port that
+/// was free a moment ago (see `StandIn::ws_port`), so parallel tests do not collide.
+pub fn default_module_conf(port: u16) -> String {
+    format!("[general]\nbindaddr = 127.0.0.1\nbindport = {port}\n")
+}
+
+/// A TCP port on 127.0.0.1 that is free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
 
 /// How to start the stand-in.
 #[derive(Debug, Clone)]
@@ -68,6 +79,7 @@ pub struct StandIn {
     output: Arc<Mutex<String>>,
     watchdog: Option<Sender<()>>,
     status: Option<ExitStatus>,
+    ws_port: Option<u16>,
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -129,12 +141,14 @@ impl StandIn {
         for (name, text) in config_files {
             std::fs::write(etc.join(name), text).expect("write config");
         }
-        for (name, text) in
-            [("manager.conf", DEFAULT_MANAGER_CONF), ("ami_websocket.conf", DEFAULT_MODULE_CONF)]
-        {
-            if !config_files.iter().any(|(n, _)| *n == name) {
-                std::fs::write(etc.join(name), text).expect("write config");
-            }
+        let given = |name: &str| config_files.iter().any(|(n, _)| *n == name);
+        if !given("manager.conf") {
+            std::fs::write(etc.join("manager.conf"), DEFAULT_MANAGER_CONF).expect("write config");
+        }
+        let ws_port = (!given("ami_websocket.conf")).then(free_port);
+        if let Some(port) = ws_port {
+            std::fs::write(etc.join("ami_websocket.conf"), default_module_conf(port))
+                .expect("write config");
         }
         let socket = dir.join("ctl.sock");
         let module = opts.module.clone().unwrap_or_else(module_path);
@@ -171,7 +185,8 @@ impl StandIn {
             std::thread::spawn(move || pump(stream, out));
         }
         let watchdog = spawn_watchdog(child.id(), opts.max_lifetime);
-        let mut s = StandIn { child, dir, socket, output, watchdog: Some(watchdog), status: None };
+        let mut s =
+            StandIn { child, dir, socket, output, watchdog: Some(watchdog), status: None, ws_port };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if s.try_exit().is_some() {
@@ -274,6 +289,12 @@ impl StandIn {
     /// The signal that ended the stand-in (6 = SIGABRT), if it was killed by one.
     pub fn exit_signal(&mut self) -> Option<i32> {
         self.try_exit().and_then(|s| s.signal())
+    }
+
+    /// The WebSocket port written into the default ami_websocket.conf (None when the test gave
+    /// its own file).
+    pub fn ws_port(&self) -> Option<u16> {
+        self.ws_port
     }
 
     /// The stand-in's config directory.
