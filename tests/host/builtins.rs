@@ -288,7 +288,7 @@ fn module_show(a: &Args) -> Status {
         "{:<30} {:<40.40} {:<10} {:<11} {:>13}\n",
         "Module", "Description", "Use Count", "Status", "Support Level"
     ));
-    let mods = loader::list(like);
+    let mods = crate::modules::list(like);
     for (name, description, status, level) in &mods {
         a.out(&format!("{name:<30} {description:<40.40} {:<10} {status:<11} {level:>13}\n", 0));
     }

@@ -80,6 +80,11 @@ unsafe fn register(e: *mut sys::ast_cli_entry, module: *mut sys::ast_module) -> 
         let command = ffi::text((*e).command);
         let trimmed = command.trim_start();
         let words = cliwords::command_words(trimmed);
+        if words.is_empty() {
+            slog!(WARNING, "CLI entry without a command after CLI_INIT; not registered");
+            (*e).command = std::ptr::null_mut();
+            return -1;
+        }
         // Asterisk stores a copy of the command split in place; the words point into it.
         let mut joined = Vec::new();
         for w in &words {
@@ -214,7 +219,7 @@ pub fn command_full(fd: i32, line: &str) -> i32 {
     } else {
         // SAFETY: e stays registered while inuse > 0 (unregister refuses meanwhile).
         let module = unsafe { (*e).module };
-        if module.is_null() || crate::loader::is_running(module) {
+        if module.is_null() || crate::modules::is_running(module) {
             // SAFETY: e is live and its handler valid while registered.
             Some(unsafe { call_handler(e, fd, &words) })
         } else {

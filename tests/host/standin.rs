@@ -18,6 +18,8 @@ mod hook;
 mod loader;
 mod logger;
 mod mancmds;
+mod modules;
+mod scripts;
 mod traffic;
 mod world;
 

@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::calls::{self, Call};
+use crate::calls::Call;
 use crate::hook::{self, USER};
 use crate::logger::NOTICE;
 use crate::{fixture, slog, world};
@@ -160,7 +160,7 @@ fn generator() {
         let from = 1000 + (rand_u64() % 9000) as u32;
         let to = 1000 + (rand_u64() % 9000) as u32;
         start_call(Call::new(
-            calls::traffic_call(from, to, rand_ms(300, 2000), rand_ms(2000, 8000)),
+            crate::scripts::traffic_call(from, to, rand_ms(300, 2000), rand_ms(2000, 8000)),
             None,
         ));
         next += Duration::from_secs_f64(1.0 / r);

@@ -5,8 +5,9 @@ use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use super::{Session, crash};
-use crate::calls::{self, Call, Originate};
+use crate::calls::Call;
 use crate::logger::NOTICE;
+use crate::scripts::{self, Originate};
 use crate::{config, config_c, hook, logger, slog, traffic, world};
 
 /// Whether the dialplan has `exten` in `context` (any, when there is no extensions.conf).
@@ -80,12 +81,12 @@ pub fn originate(s: &Session<'_>) -> i32 {
         return 0;
     }
     if config_c::ast_true(s.get("Async")) {
-        traffic::start_call(Call::new(calls::originate_call(&o), None));
+        traffic::start_call(Call::new(scripts::originate_call(&o), None));
         s.ack("Originate successfully queued");
         return 0;
     }
     let (tx, rx) = channel();
-    traffic::start_call(Call::new(calls::originate_call(&o), Some(tx)));
+    traffic::start_call(Call::new(scripts::originate_call(&o), Some(tx)));
     match rx.recv_timeout(Duration::from_secs(30)) {
         Ok(true) => s.ack("Originate successfully queued"),
         _ => s.error("Originate failed"),

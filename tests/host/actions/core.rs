@@ -4,6 +4,7 @@
 
 use super::{Msg, Session, crash};
 use crate::loader::{self, Reload};
+use crate::modules;
 use crate::{cli, hook, world};
 
 pub fn ping(s: &Session<'_>) -> i32 {
@@ -134,7 +135,7 @@ pub fn module_check(s: &Session<'_>) -> i32 {
     let module = s.get("Module");
     let base = module.strip_suffix(".so").unwrap_or(module);
     let builtin = BUILTIN_MODULES.iter().any(|m| m.eq_ignore_ascii_case(base));
-    if base.is_empty() || !(builtin || loader::check(module)) {
+    if base.is_empty() || !(builtin || modules::check(module)) {
         s.error("Module not loaded");
         return 0;
     }
