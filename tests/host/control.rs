@@ -13,19 +13,23 @@ use crate::builtins::{Args, Builtin, Status};
 use crate::logger::{NOTICE, WARNING};
 use crate::{cli, hook, loader, logger, slog, traffic, world};
 
+/// The name of the short-lived threads that serve one control connection each.
+const RX_THREAD: &str = "standin-rx";
+
 /// Serves the control socket on a persistent thread; each connection gets its own thread.
 pub fn serve(path: &Path) -> std::io::Result<()> {
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)?;
     std::thread::Builder::new().name("control".into()).spawn(move || {
         for conn in listener.incoming().flatten() {
-            let _ = std::thread::Builder::new().name("rx".into()).spawn(move || handle(conn));
+            let _ = std::thread::Builder::new().name(RX_THREAD.into()).spawn(move || handle(conn));
         }
     })?;
     Ok(())
 }
 
-/// Reads one command line, runs it with the connection as the CLI fd, then closes.
+/// Reads one command line, runs it with the connection as the CLI fd, then closes it (the
+/// client sees the end of the reply only once the descriptor is closed).
 fn handle(mut conn: UnixStream) {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
@@ -41,7 +45,7 @@ fn handle(mut conn: UnixStream) {
         cli::command_full(conn.as_raw_fd(), cmd);
     }
     let _ = conn.flush();
-    let _ = conn.shutdown(std::net::Shutdown::Both);
+    drop(conn);
 }
 
 /// Reads commands from stdin until EOF, output on stdout.
@@ -73,9 +77,22 @@ pub fn rx(path: &Path, cmd: &str) -> i32 {
     0
 }
 
-/// Entries in a /proc directory (threads in task/, open descriptors in fd/).
+/// Entries in a /proc directory (open descriptors in fd/).
 fn count_dir(path: &str) -> usize {
     std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Threads of the process, not counting other control-connection threads (which may still be
+/// exiting after serving an earlier command).
+fn count_threads() -> usize {
+    let me = crate::ffi::tid().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    dir.flatten()
+        .filter(|t| {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            comm.trim_end() != RX_THREAD || t.file_name().to_string_lossy() == me
+        })
+        .count()
 }
 
 /// Unloads the modules and exits 0 (`core stop now`).
@@ -106,7 +123,7 @@ pub static COMMANDS: &[Builtin] = &[
         Status::Success
     }),
     cmd!(c"standin show resources", c"Threads and open descriptors of the stand-in", c"Usage: standin show resources\n       Counts /proc/self/task and /proc/self/fd entries.\n", |a| {
-        a.out(&format!("threads: {}\nfds: {}\n", count_dir("/proc/self/task"), count_dir("/proc/self/fd")));
+        a.out(&format!("threads: {}\nfds: {}\n", count_threads(), count_dir("/proc/self/fd")));
         Status::Success
     }),
     cmd!(c"standin show hooks", c"Registered manager hooks", c"Usage: standin show hooks\n       Lists the registered manager hooks.\n", |a| {
