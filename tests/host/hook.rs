@@ -3,7 +3,7 @@
 //! the list is read-locked, and `ast_hook_send_action` running an action on the caller's thread.
 
 use std::cell::Cell;
-use std::ffi::{CString, c_char, c_int};
+use std::ffi::{CStr, CString, c_char, c_int};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Mutex, RwLock};
@@ -36,8 +36,11 @@ pub static TIMESTAMPS: AtomicBool = AtomicBool::new(false);
 static STASIS: Mutex<Option<Sender<(i32, String, String)>>> = Mutex::new(None);
 
 thread_local! {
-    /// Set while this thread is inside hook helpers with the list read-locked.
-    static IN_HELPERS: Cell<bool> = const { Cell::new(false) };
+    /// While this thread is inside hook helpers with the list read-locked: the list it holds.
+    /// (glibc lets a thread take the read lock again; std's lock may not, so nested deliveries
+    /// on this thread reuse the outer frame's view instead of locking twice.)
+    static HELD: Cell<*const Vec<Ptr<sys::manager_custom_hook>>> =
+        const { Cell::new(std::ptr::null()) };
     /// Set by ast_thread_inhibit_escalations.
     static INHIBITED: Cell<bool> = const { Cell::new(false) };
 }
@@ -70,23 +73,46 @@ pub fn event_text(category: i32, name: &str, fields: &str) -> String {
 
 /// Delivers finished event text to every registered hook, on this thread, under the read lock.
 pub fn deliver(category: i32, name: &str, text: &str) {
-    let hooks = HOOKS.read().unwrap_or_else(|e| e.into_inner());
-    if hooks.is_empty() {
-        return;
-    }
     let c_name = CString::new(name).unwrap_or_default();
     let mut body = text.as_bytes().iter().copied().filter(|b| *b != 0).collect::<Vec<u8>>();
     body.push(0);
-    IN_HELPERS.with(|c| c.set(true));
-    for h in hooks.iter() {
+    let held = HELD.with(Cell::get);
+    if !held.is_null() {
+        // SAFETY: set by an outer `deliver` frame on this thread that still holds the read lock
+        // and keeps the Vec alive until it returns.
+        let hooks = unsafe { &*held };
+        call_helpers(hooks, category, &c_name, &mut body);
+        return;
+    }
+    let guard = HOOKS.read().unwrap_or_else(|e| e.into_inner());
+    if guard.is_empty() {
+        return;
+    }
+    let hooks: Vec<Ptr<sys::manager_custom_hook>> = guard.clone();
+    HELD.with(|c| c.set(&hooks));
+    call_helpers(&hooks, category, &c_name, &mut body);
+    HELD.with(|c| c.set(std::ptr::null()));
+    drop(guard);
+}
+
+fn in_helpers() -> bool {
+    !HELD.with(Cell::get).is_null()
+}
+
+fn call_helpers(
+    hooks: &[Ptr<sys::manager_custom_hook>],
+    category: i32,
+    name: &CStr,
+    body: &mut [u8],
+) {
+    for h in hooks {
         // SAFETY: registered hooks stay valid until unregistered, which needs the write lock we
         // exclude by holding the read lock; the helper is read from the hook as Asterisk does.
         if let Some(helper) = unsafe { (*h.0).helper } {
             // SAFETY: helper contract: category, NUL-terminated name and writable body.
-            unsafe { helper(category, c_name.as_ptr(), body.as_mut_ptr().cast::<c_char>()) };
+            unsafe { helper(category, name.as_ptr(), body.as_mut_ptr().cast::<c_char>()) };
         }
     }
-    IN_HELPERS.with(|c| c.set(false));
 }
 
 /// `manager_event`: raises an event now, on this thread (as UserEvent from an action does).
@@ -134,7 +160,7 @@ pub fn post_loader_event(kind: &str, module: &str, status: &str) {
 /// `hook` points at a hook that stays valid until unregistered.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn standin_manager_register_hook(hook: *mut sys::manager_custom_hook) {
-    if IN_HELPERS.with(Cell::get) {
+    if in_helpers() {
         crash("ast_manager_register_hook called from inside a hook helper deadlocks Asterisk");
     }
     let mut hooks = HOOKS.write().unwrap_or_else(|e| e.into_inner());
@@ -151,7 +177,7 @@ pub unsafe extern "C" fn standin_manager_register_hook(hook: *mut sys::manager_c
 /// `hook` is any pointer; it is only compared.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn standin_manager_unregister_hook(hook: *mut sys::manager_custom_hook) {
-    if IN_HELPERS.with(Cell::get) {
+    if in_helpers() {
         crash("ast_manager_unregister_hook called from inside a hook helper deadlocks Asterisk");
     }
     HOOKS.write().unwrap_or_else(|e| e.into_inner()).retain(|h| h.0 != hook);
@@ -176,9 +202,12 @@ pub unsafe extern "C" fn standin_hook_send_action(
     if hook.is_null() || msg.is_null() {
         return -1;
     }
-    if IN_HELPERS.with(Cell::get) {
-        slog!(WARNING, "standin: ast_hook_send_action called from inside a hook helper");
-        crash("an action sent from inside a hook helper can deadlock Asterisk's hook list");
+    if in_helpers() {
+        slog!(
+            WARNING,
+            "standin: ast_hook_send_action called from inside a hook helper: the action runs on \
+             the thread that raised the event, blocking it"
+        );
     }
     // SAFETY: msg is a NUL-terminated string per the contract.
     let bytes = unsafe { std::ffi::CStr::from_ptr(msg) }.to_bytes();
