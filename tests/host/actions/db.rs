@@ -1,0 +1,75 @@
+//! AstDB actions of main/db.c (DBPut, DBGet, DBDel) over an in-memory database, and the empty
+//! lists of modules the stand-in does not simulate further (QueueStatus, PJSIPShowEndpoints).
+
+use super::Session;
+use crate::world;
+
+pub fn put(s: &Session<'_>) -> i32 {
+    let (family, key, val) = (s.get("Family"), s.get("Key"), s.get("Val"));
+    if family.is_empty() {
+        s.error("No family specified");
+        return 0;
+    }
+    if key.is_empty() {
+        s.error("No key specified");
+        return 0;
+    }
+    world::with(|w| w.db.insert((family.to_string(), key.to_string()), val.to_string()));
+    s.ack("Updated database successfully");
+    0
+}
+
+pub fn get(s: &Session<'_>) -> i32 {
+    let (family, key) = (s.get("Family"), s.get("Key"));
+    if family.is_empty() {
+        s.error("No family specified.");
+        return 0;
+    }
+    if key.is_empty() {
+        s.error("No key specified.");
+        return 0;
+    }
+    let Some(val) = world::with(|w| w.db.get(&(family.to_string(), key.to_string())).cloned())
+    else {
+        s.error("Database entry not found");
+        return 0;
+    };
+    s.listack("Result will follow", "start");
+    s.append(&format!(
+        "Event: DBGetResponse\r\nFamily: {family}\r\nKey: {key}\r\nVal: {val}\r\n{}\r\n",
+        s.id_text()
+    ));
+    s.list_complete_start("DBGetComplete", 1);
+    s.list_complete_end();
+    0
+}
+
+pub fn del(s: &Session<'_>) -> i32 {
+    let (family, key) = (s.get("Family"), s.get("Key"));
+    if family.is_empty() {
+        s.error("No family specified.");
+        return 0;
+    }
+    if key.is_empty() {
+        s.error("No key specified.");
+        return 0;
+    }
+    match world::with(|w| w.db.remove(&(family.to_string(), key.to_string()))) {
+        Some(_) => s.ack("Key deleted successfully"),
+        None => s.error("Database entry not found"),
+    }
+    0
+}
+
+/// No queues configured: the list is empty.
+pub fn queue_status(s: &Session<'_>) -> i32 {
+    s.listack("Queue status will follow", "start");
+    s.list_complete("QueueStatusComplete", 0);
+    0
+}
+
+/// No endpoints configured.
+pub fn pjsip_show_endpoints(s: &Session<'_>) -> i32 {
+    s.error("No endpoints found");
+    0
+}

@@ -1,0 +1,165 @@
+/*
+ * asterisk-standin: the Asterisk functions and data a loaded module imports, exported from the
+ * stand-in executable (linked whole-archive with --export-dynamic). Variadic functions format
+ * here in C; everything else forwards to the Rust side (standin_* functions).
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ami_ws/all.h"
+
+/*! \brief options.h: the core verbosity and debug levels, read by modules directly. */
+int option_verbose;
+int option_debug;
+
+/* Implemented in Rust, in tests/host. */
+void standin_log(int level, const char *file, int line, const char *function, const char *msg);
+void standin_module_register(const struct ast_module_info *info);
+void standin_module_unregister(const struct ast_module_info *info);
+int standin_cli_register_multiple(struct ast_cli_entry *e, int len, struct ast_module *mod);
+int standin_cli_unregister_multiple(struct ast_cli_entry *e, int len);
+int standin_cli_command_full(int uid, int gid, int fd, const char *s);
+struct ast_config *standin_config_load2(const char *filename, const char *who_asked, unsigned int flags);
+void standin_config_destroy(struct ast_config *cfg);
+char *standin_category_browse(struct ast_config *config, const char *prev_name);
+struct ast_variable *standin_variable_browse(const struct ast_config *config, const char *category);
+int standin_manager_check_enabled(void);
+void standin_manager_register_hook(struct manager_custom_hook *hook);
+void standin_manager_unregister_hook(struct manager_custom_hook *hook);
+int standin_hook_send_action(struct manager_custom_hook *hook, const char *msg);
+const char *standin_get_version(void);
+int standin_thread_inhibit_escalations(void);
+
+void ast_log(int level, const char *file, int line, const char *function, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+	int len;
+
+	va_start(ap, fmt);
+	len = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (len < 0) {
+		return;
+	}
+	standin_log(level, file, line, function, msg);
+	free(msg);
+}
+
+/*! \brief Writes all of buf to fd, as ast_carefulwrite does (gives up on a hard error). */
+static void careful_write(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				continue;
+			}
+			return;
+		}
+		buf += n;
+		len -= (size_t) n;
+	}
+}
+
+void ast_cli(int fd, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+	int len;
+
+	va_start(ap, fmt);
+	len = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (len < 0) {
+		return;
+	}
+	careful_write(fd, msg, (size_t) len);
+	free(msg);
+}
+
+/*! \brief For the Rust side: the same careful write (no format involved). */
+void standin_fd_write(int fd, const char *buf, size_t len)
+{
+	careful_write(fd, buf, len);
+}
+
+void ast_module_register(const struct ast_module_info *info)
+{
+	standin_module_register(info);
+}
+
+void ast_module_unregister(const struct ast_module_info *info)
+{
+	standin_module_unregister(info);
+}
+
+int __ast_cli_register_multiple(struct ast_cli_entry *e, int len, struct ast_module *mod)
+{
+	return standin_cli_register_multiple(e, len, mod);
+}
+
+int ast_cli_unregister_multiple(struct ast_cli_entry *e, int len)
+{
+	return standin_cli_unregister_multiple(e, len);
+}
+
+int ast_cli_command_full(int uid, int gid, int fd, const char *s)
+{
+	return standin_cli_command_full(uid, gid, fd, s);
+}
+
+struct ast_config *ast_config_load2(const char *filename, const char *who_asked, struct ast_flags flags)
+{
+	return standin_config_load2(filename, who_asked, flags.flags);
+}
+
+void ast_config_destroy(struct ast_config *cfg)
+{
+	standin_config_destroy(cfg);
+}
+
+char *ast_category_browse(struct ast_config *config, const char *prev_name)
+{
+	return standin_category_browse(config, prev_name);
+}
+
+struct ast_variable *ast_variable_browse(const struct ast_config *config, const char *category_name)
+{
+	return standin_variable_browse(config, category_name);
+}
+
+int ast_manager_check_enabled(void)
+{
+	return standin_manager_check_enabled();
+}
+
+void ast_manager_register_hook(struct manager_custom_hook *hook)
+{
+	standin_manager_register_hook(hook);
+}
+
+void ast_manager_unregister_hook(struct manager_custom_hook *hook)
+{
+	standin_manager_unregister_hook(hook);
+}
+
+int ast_hook_send_action(struct manager_custom_hook *hook, const char *msg)
+{
+	return standin_hook_send_action(hook, msg);
+}
+
+const char *ast_get_version(void)
+{
+	return standin_get_version();
+}
+
+int ast_thread_inhibit_escalations(void)
+{
+	return standin_thread_inhibit_escalations();
+}

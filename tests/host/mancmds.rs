@@ -1,0 +1,213 @@
+//! The manager actions the stand-in's core has registered, with the write classes
+//! (`authority`) the real Asterisk sources register them with, and the `manager show command(s)`
+//! CLI output built from them.
+#![forbid(unsafe_code)]
+
+use crate::amimsg::authority_to_str;
+
+const SYS: i32 = 1 << 0;
+const CALL: i32 = 1 << 1;
+const COMMAND: i32 = 1 << 4;
+const AGENT: i32 = 1 << 5;
+const USER: i32 = 1 << 6;
+const CONFIG: i32 = 1 << 7;
+const REPORTING: i32 = 1 << 9;
+const ORIGINATE: i32 = 1 << 12;
+const AGI: i32 = 1 << 13;
+const AOC: i32 = 1 << 16;
+const MESSAGE: i32 = 1 << 30;
+
+/// (action, authority). Core actions of main/*.c first, then those of loadable modules.
+pub const ACTIONS: &[(&str, i32)] = &[
+    ("Ping", 0),
+    ("Events", 0),
+    ("Logoff", 0),
+    ("Login", 0),
+    ("Challenge", 0),
+    ("Hangup", SYS | CALL),
+    ("Status", SYS | CALL | REPORTING),
+    ("Setvar", CALL),
+    ("Getvar", CALL | REPORTING),
+    ("GetConfig", SYS | CONFIG),
+    ("GetConfigJSON", SYS | CONFIG),
+    ("UpdateConfig", CONFIG),
+    ("CreateConfig", CONFIG),
+    ("ListCategories", CONFIG),
+    ("Redirect", CALL),
+    ("Atxfer", CALL),
+    ("CancelAtxfer", CALL),
+    ("Originate", ORIGINATE),
+    ("Command", COMMAND),
+    ("ExtensionState", CALL | REPORTING),
+    ("PresenceState", CALL | REPORTING),
+    ("AbsoluteTimeout", SYS | CALL),
+    ("MailboxStatus", CALL | REPORTING),
+    ("MailboxCount", CALL | REPORTING),
+    ("ListCommands", 0),
+    ("SendText", CALL),
+    ("UserEvent", USER),
+    ("WaitEvent", 0),
+    ("CoreSettings", SYS | REPORTING),
+    ("CoreStatus", SYS | REPORTING),
+    ("Reload", CONFIG | SYS),
+    ("LoggerRotate", SYS | REPORTING),
+    ("CoreShowChannels", SYS | REPORTING),
+    ("CoreShowChannelMap", SYS | REPORTING),
+    ("ModuleLoad", SYS),
+    ("ModuleCheck", SYS),
+    ("AOCMessage", AOC),
+    ("Filter", SYS),
+    ("BlindTransfer", CALL),
+    ("BridgeList", 0),
+    ("BridgeInfo", 0),
+    ("BridgeDestroy", 0),
+    ("BridgeKick", 0),
+    ("BridgeTechnologyList", 0),
+    ("BridgeTechnologySuspend", 0),
+    ("BridgeTechnologyUnsuspend", 0),
+    ("Bridge", CALL),
+    ("MessageSend", MESSAGE),
+    ("DBGet", SYS | REPORTING),
+    ("DBGetTree", SYS | REPORTING),
+    ("DBPut", SYS),
+    ("DBDel", SYS),
+    ("DBDelTree", SYS),
+    ("ExtensionStateList", CALL | REPORTING),
+    ("DeviceStateList", CALL | REPORTING),
+    ("PresenceStateList", CALL | REPORTING),
+    ("LocalOptimizeAway", SYS | CALL),
+    ("ShowDialPlan", CONFIG | REPORTING),
+    ("DialplanExtensionAdd", SYS),
+    ("DialplanExtensionRemove", SYS),
+    ("MuteAudio", SYS),
+    ("MWIGet", CALL | REPORTING),
+    ("MWIDelete", CALL),
+    ("MWIUpdate", CALL),
+    ("PlayDTMF", CALL),
+    ("SendFlash", CALL),
+    ("PlayMF", CALL),
+    ("MixMonitor", SYS),
+    ("MixMonitorMute", SYS | CALL),
+    ("StopMixMonitor", SYS | CALL),
+    ("ControlPlayback", CALL),
+    ("Park", CALL),
+    ("ParkedCalls", CALL),
+    ("Parkinglots", CALL),
+    ("AGI", AGI),
+    ("Agents", AGENT),
+    ("AgentLogoff", AGENT),
+    ("QueueStatus", 0),
+    ("QueueSummary", 0),
+    ("QueueAdd", AGENT),
+    ("QueueRemove", AGENT),
+    ("QueuePause", AGENT),
+    ("QueueLog", AGENT),
+    ("QueuePenalty", AGENT),
+    ("QueueMemberRingInUse", AGENT),
+    ("QueueRule", 0),
+    ("QueueReload", 0),
+    ("QueueReset", 0),
+    ("QueueChangePriorityCaller", 0),
+    ("QueueWithdrawCaller", 0),
+    ("ConfbridgeList", REPORTING),
+    ("ConfbridgeListRooms", REPORTING),
+    ("ConfbridgeMute", CALL),
+    ("ConfbridgeUnmute", CALL),
+    ("ConfbridgeKick", CALL),
+    ("ConfbridgeLock", CALL),
+    ("ConfbridgeUnlock", CALL),
+    ("ConfbridgeStartRecord", SYS),
+    ("ConfbridgeStopRecord", SYS),
+    ("ConfbridgeSetSingleVideoSrc", CALL),
+    ("VoicemailUsersList", CALL | REPORTING),
+    ("VoicemailUserStatus", CALL | REPORTING),
+    ("VoicemailRefresh", USER),
+    ("VoicemailBoxSummary", CALL | REPORTING),
+    ("VoicemailMove", USER),
+    ("VoicemailRemove", USER),
+    ("VoicemailForward", USER),
+    ("FAXSessions", CALL),
+    ("FAXSession", CALL),
+    ("FAXStats", REPORTING),
+    ("PJSIPHangup", SYS | CALL),
+    ("PJSIPShowEndpoints", SYS),
+    ("PJSIPShowEndpoint", SYS),
+    ("PJSIPShowAuths", SYS),
+    ("PJSIPShowAors", SYS),
+    ("PJSIPShowContacts", SYS),
+    ("PJSIPQualify", SYS | REPORTING),
+    ("PJSIPNotify", SYS),
+    ("PJSIPRegister", SYS | REPORTING),
+    ("PJSIPUnregister", SYS | REPORTING),
+    ("PJSIPShowRegistrationsOutbound", SYS | REPORTING),
+    ("PJSIPShowRegistrationsInbound", SYS),
+    ("PJSIPShowRegistrationInboundContactStatuses", SYS),
+    ("PJSIPShowSubscriptionsInbound", SYS),
+    ("PJSIPShowSubscriptionsOutbound", SYS),
+    ("PJSIPShowResourceLists", SYS),
+    ("PJSIPSetMaintenance", SYS),
+    ("PJSIPShowMaintenance", SYS | REPORTING),
+    ("IAXpeers", SYS | REPORTING),
+    ("IAXpeerlist", SYS | REPORTING),
+    ("IAXnetstats", SYS | REPORTING),
+    ("IAXregistry", SYS | REPORTING),
+    ("SorceryMemoryCacheExpireObject", SYS),
+    ("SorceryMemoryCacheExpire", SYS),
+    ("SorceryMemoryCacheStaleObject", SYS),
+    ("SorceryMemoryCacheStale", SYS),
+    ("SorceryMemoryCachePopulate", SYS),
+];
+
+/// The registered action of this name (case-insensitive), with its canonical spelling.
+pub fn find(name: &str) -> Option<(&'static str, i32)> {
+    ACTIONS.iter().copied().find(|(n, _)| n.eq_ignore_ascii_case(name))
+}
+
+/// A one-line synopsis of the stand-in's own (never Asterisk's documentation text).
+pub fn synopsis(name: &str) -> String {
+    if crate::actions::simulated(name) {
+        format!("Stand-in simulation of the {name} action.")
+    } else {
+        "Not available".to_string()
+    }
+}
+
+/// `manager show command <action>...`: the XML-documentation layout of a build with docs and
+/// no colours; `[Privilege]` holds the authority text.
+pub fn show_command(names: &[String]) -> String {
+    let mut out = String::new();
+    for (action, authority) in ACTIONS {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(action)) {
+            continue;
+        }
+        let sections = [
+            ("[Synopsis]", synopsis(action)),
+            ("[Provided By]", "asterisk-standin".to_string()),
+            ("[Since]", "Not available".to_string()),
+            ("[Description]", "Not available".to_string()),
+            ("[Syntax]", format!("Action: {action}")),
+            ("[Arguments]", "Not available".to_string()),
+            ("[Privilege]", authority_to_str(*authority)),
+            ("[See Also]", "Not available".to_string()),
+        ];
+        out.push_str(&format!("\n  -= Info about Manager Command '{action}' =- \n\n"));
+        for (title, body) in sections {
+            out.push_str(&format!("{title}\n{body}\n\n"));
+        }
+        out.push_str("[List Responses]\nNone\n\n[End List Responses]\n");
+        out.push_str("\n[Final Response]\nNone\n\n[End Final Response]\n");
+    }
+    out
+}
+
+/// `manager show commands`: a two-column table of every action and its synopsis.
+pub fn show_commands() -> String {
+    let width = ACTIONS.iter().map(|(n, _)| n.len()).max().unwrap_or(1);
+    let rest = 80usize.saturating_sub(width + 4);
+    let mut out = format!("  {:<width$}  {:.rest$}\n", "Action", "Synopsis");
+    out.push_str(&format!("  {:<width$}  {:.rest$}\n", "------", "--------"));
+    for (n, _) in ACTIONS {
+        out.push_str(&format!("  {:<width$}  {:.rest$}\n", n, synopsis(n)));
+    }
+    out
+}

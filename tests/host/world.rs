@@ -1,0 +1,195 @@
+//! The simulated PBX state: live channels and bridges (what CoreShowChannels, BridgeList and
+//! Hangup see), global variables, AstDB, the commands "executed" by Originate System, counters.
+#![forbid(unsafe_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+/// One channel, with the fields AMI's channel state text carries.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub name: String,
+    pub uniqueid: String,
+    pub linkedid: String,
+    pub state: u8,
+    pub cid_num: String,
+    pub cid_name: String,
+    pub conn_num: String,
+    pub conn_name: String,
+    pub context: String,
+    pub exten: String,
+    pub priority: u32,
+    pub appl: String,
+    pub data: String,
+    pub created: Instant,
+    pub bridge: String,
+    /// Set by Hangup: the cause the call's worker tears the call down with.
+    pub hangup: Option<i32>,
+    /// The call driving this channel: (worker index, call id).
+    pub call: Option<(usize, u64)>,
+}
+
+/// One bridge.
+#[derive(Debug, Clone)]
+pub struct Bridge {
+    pub id: String,
+    pub channels: Vec<String>,
+}
+
+/// Everything simulated, behind one lock.
+#[derive(Debug, Default)]
+pub struct World {
+    pub channels: BTreeMap<String, Channel>,
+    pub bridges: BTreeMap<String, Bridge>,
+    pub globals: HashMap<String, String>,
+    pub db: BTreeMap<(String, String), String>,
+    pub executed: Vec<String>,
+    pub processed_calls: u64,
+}
+
+static WORLD: Mutex<Option<World>> = Mutex::new(None);
+static UNIQUE: AtomicU32 = AtomicU32::new(0);
+static CHAN_SEQ: AtomicU32 = AtomicU32::new(0);
+static BRIDGE_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `f` with the world locked.
+pub fn with<T>(f: impl FnOnce(&mut World) -> T) -> T {
+    let mut guard: MutexGuard<'_, Option<World>> = WORLD.lock().unwrap_or_else(|e| e.into_inner());
+    f(guard.get_or_insert_with(World::default))
+}
+
+/// A fresh uniqueid: `<epoch seconds>.<counter>` as Asterisk makes them.
+pub fn new_uniqueid() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    format!("{secs}.{}", UNIQUE.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The next channel-name suffix (`-0000002a`).
+pub fn next_chan_suffix() -> String {
+    format!("{:08x}", CHAN_SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A fresh bridge uniqueid in UUID shape.
+pub fn new_bridge_id() -> String {
+    let n = BRIDGE_SEQ.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", t as u32, n & 0xffff, n & 0xfff, t & 0xfff, t)
+}
+
+/// `ast_state2str`
+pub fn state_desc(state: u8) -> &'static str {
+    match state {
+        0 => "Down",
+        1 => "Rsrvd",
+        2 => "OffHook",
+        3 => "Dialing",
+        4 => "Ring",
+        5 => "Ringing",
+        6 => "Up",
+        7 => "Busy",
+        8 => "Dialing Offhook",
+        9 => "Pre-ring",
+        _ => "Unknown",
+    }
+}
+
+fn or_unknown(s: &str) -> &str {
+    if s.is_empty() { "<unknown>" } else { s }
+}
+
+impl Channel {
+    /// A new channel in state `state`.
+    pub fn new(
+        name: String,
+        linkedid: Option<&str>,
+        state: u8,
+        context: &str,
+        exten: &str,
+    ) -> Self {
+        let uniqueid = new_uniqueid();
+        Channel {
+            name,
+            linkedid: linkedid.map(str::to_string).unwrap_or_else(|| uniqueid.clone()),
+            uniqueid,
+            state,
+            cid_num: String::new(),
+            cid_name: String::new(),
+            conn_num: String::new(),
+            conn_name: String::new(),
+            context: context.to_string(),
+            exten: exten.to_string(),
+            priority: 1,
+            appl: String::new(),
+            data: String::new(),
+            created: Instant::now(),
+            bridge: String::new(),
+            hangup: None,
+            call: None,
+        }
+    }
+
+    /// `ast_manager_build_channel_state_string_prefix`: the channel's header lines.
+    pub fn state_text(&self, prefix: &str) -> String {
+        let p = prefix;
+        format!(
+            "{p}Channel: {}\r\n{p}ChannelState: {}\r\n{p}ChannelStateDesc: {}\r\n\
+             {p}CallerIDNum: {}\r\n{p}CallerIDName: {}\r\n{p}ConnectedLineNum: {}\r\n\
+             {p}ConnectedLineName: {}\r\n{p}Language: en\r\n{p}AccountCode: \r\n\
+             {p}Context: {}\r\n{p}Exten: {}\r\n{p}Priority: {}\r\n{p}Uniqueid: {}\r\n\
+             {p}Linkedid: {}\r\n",
+            self.name,
+            self.state,
+            state_desc(self.state),
+            or_unknown(&self.cid_num),
+            or_unknown(&self.cid_name),
+            or_unknown(&self.conn_num),
+            or_unknown(&self.conn_name),
+            self.context,
+            self.exten,
+            self.priority,
+            self.uniqueid,
+            self.linkedid,
+        )
+    }
+
+    /// `HH:MM:SS` since creation, as CoreShowChannel's Duration.
+    pub fn duration(&self) -> String {
+        let s = self.created.elapsed().as_secs();
+        format!("{:02}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
+    }
+}
+
+impl Bridge {
+    /// `ast_manager_build_bridge_state_string`: the bridge's header lines.
+    pub fn state_text(&self) -> String {
+        format!(
+            "BridgeUniqueid: {}\r\nBridgeType: basic\r\nBridgeTechnology: simple_bridge\r\n\
+             BridgeCreator: <unknown>\r\nBridgeName: <unknown>\r\nBridgeNumChannels: {}\r\n\
+             BridgeVideoSourceMode: none\r\n",
+            self.id,
+            self.channels.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_text_has_asterisk_fields_in_order() {
+        let c = Channel::new("PJSIP/100-00000001".into(), None, 6, "default", "100");
+        let t = c.state_text("Dest");
+        assert!(t.starts_with("DestChannel: PJSIP/100-00000001\r\nDestChannelState: 6\r\n"));
+        assert!(t.contains("DestChannelStateDesc: Up\r\n"));
+        assert!(t.contains(&format!("DestLinkedid: {}\r\n", c.uniqueid)));
+    }
+}

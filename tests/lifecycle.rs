@@ -1,0 +1,55 @@
+//! The module survives 100 reload / unload / load cycles in one stand-in: every step reports
+//! success, the .so really leaves at each unload (no "could not be completely unloaded"), the
+//! constructor registers at each load, and threads and descriptors return to their baseline.
+
+mod common;
+
+use common::{Opts, StandIn};
+
+const CYCLES: usize = 100;
+const NAME: &str = "res_ami_websocket.so";
+
+#[test]
+fn load_reload_unload_100_times_without_leaks() {
+    let s = StandIn::start(&[], Opts::default());
+    let shown = s.rx("module show like res_ami_websocket");
+    assert!(shown.contains("Running"), "module not running after start:\n{shown}\n{}", s.log());
+    let baseline = s.resources();
+    for i in 0..CYCLES {
+        let out = s.rx(&format!("module reload {NAME}"));
+        assert!(
+            out.contains("reloaded successfully"),
+            "cycle {i}: reload said {out:?}\n{}",
+            s.log()
+        );
+        let out = s.rx(&format!("module unload {NAME}"));
+        assert!(
+            out.contains(&format!("Unloaded {NAME}")),
+            "cycle {i}: unload said {out:?}\n{}",
+            s.log()
+        );
+        let shown = s.rx("module show like res_ami_websocket");
+        assert!(
+            shown.contains("0 modules loaded"),
+            "cycle {i}: still listed after unload:\n{shown}"
+        );
+        let out = s.rx(&format!("module load {NAME}"));
+        assert!(
+            out.contains(&format!("Loaded {NAME}")),
+            "cycle {i}: load said {out:?}\n{}",
+            s.log()
+        );
+    }
+    let shown = s.rx("module show like res_ami_websocket");
+    assert!(shown.contains("Running"), "not running after the cycles:\n{shown}");
+    let after = s.resources();
+    let log = s.core_log();
+    println!(
+        "after {CYCLES} cycles: threads {} -> {}, fds {} -> {}",
+        baseline.0, after.0, baseline.1, after.1
+    );
+    assert!(!log.contains("could not be completely unloaded"), "the .so stayed mapped:\n{log}");
+    assert!(!log.contains("did not register itself"), "a load found no constructor run:\n{log}");
+    assert_eq!(after.0, baseline.0, "threads leaked over {CYCLES} cycles");
+    assert_eq!(after.1, baseline.1, "descriptors leaked over {CYCLES} cycles");
+}
