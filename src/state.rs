@@ -106,11 +106,6 @@ fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Lis
 
 pub(crate) fn load() -> Result<(), Error> {
     crate::guard::install_panic_hook();
-    #[cfg(feature = "unsafe-test-forward-getvar")]
-    {
-        // Test builds only: forwards an action that crashes Asterisk, to prove the stand-in bites.
-        let _ = crate::host::manager::send_action_text("Action: Getvar\r\nVariable: EPOCH\r\n\r\n");
-    }
     let version = host::core::version();
     match major_of(&version) {
         Some(m) if TESTED_MAJORS.contains(&m) => {

@@ -123,7 +123,12 @@ pub static COMMANDS: &[Builtin] = &[
         Status::Success
     }),
     cmd!(c"standin show resources", c"Threads and open descriptors of the stand-in", c"Usage: standin show resources\n       Counts /proc/self/task and /proc/self/fd entries.\n", |a| {
-        a.out(&format!("threads: {}\nfds: {}\n", count_threads(), count_dir("/proc/self/fd")));
+        a.out(&format!(
+            "threads: {}\nfds: {}\nchannel handles: {}\n",
+            count_threads(),
+            count_dir("/proc/self/fd"),
+            crate::chanapi::live_handles()
+        ));
         Status::Success
     }),
     cmd!(c"standin show hooks", c"Registered manager hooks", c"Usage: standin show hooks\n       Lists the registered manager hooks.\n", |a| {

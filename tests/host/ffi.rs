@@ -12,6 +12,18 @@ pub mod sys {
 unsafe extern "C" {
     /// Defined in c/exports.c: writes all bytes to fd as `ast_carefulwrite` does.
     fn standin_fd_write(fd: c_int, buf: *const c_char, len: usize);
+    /// Defined in c/exports.c: sets ast_startuptime and ast_lastreloadtime (seconds).
+    fn standin_set_times(start: std::ffi::c_long, reload: std::ffi::c_long);
+}
+
+/// Records the core's start (and last reload) time where modules read it.
+pub fn set_start_time() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as std::ffi::c_long)
+        .unwrap_or(0);
+    // SAFETY: plain stores into two C globals, before any module is loaded.
+    unsafe { standin_set_times(now, now) }
 }
 
 /// Writes text to a file descriptor (a CLI fd, a socket, stdout), retrying short writes.

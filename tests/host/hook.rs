@@ -230,6 +230,11 @@ pub extern "C" fn standin_thread_inhibit_escalations() -> c_int {
     0
 }
 
+/// Whether the calling thread called `ast_thread_inhibit_escalations`.
+pub fn escalations_inhibited() -> bool {
+    INHIBITED.with(|c| c.get())
+}
+
 /// Sends one response piece to a hook's helper (`send_string` for a hook session).
 pub fn send_piece(hook: Ptr<sys::manager_custom_hook>, text: &str) {
     let mut body: Vec<u8> = text.bytes().filter(|b| *b != 0).collect();

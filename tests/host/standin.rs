@@ -7,6 +7,7 @@ mod amimsg;
 mod args;
 mod builtins;
 mod calls;
+mod chanapi;
 mod cli;
 mod cliwords;
 mod config;
@@ -108,6 +109,7 @@ fn main() {
         let _ = VERSION.set(CString::new(v.as_str()).unwrap_or_default());
     }
     let _ = STARTED.set((Instant::now(), local_now(c"%Y-%m-%d"), local_now(c"%H:%M:%S")));
+    ffi::set_start_time();
     logger::set_verbose(o.verbose);
     logger::set_debug(o.debug);
     let config_dir = o.config_dir.clone().unwrap_or_default();

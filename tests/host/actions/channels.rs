@@ -143,7 +143,7 @@ pub fn hangup(s: &Session<'_>, action: &str) -> i32 {
 }
 
 /// Flags a channel for hangup and wakes the worker driving its call.
-fn request_hangup(name: &str, cause: i32) {
+pub fn request_hangup(name: &str, cause: i32) {
     let call = world::with(|w| {
         let c = w.channels.get_mut(name)?;
         c.hangup = Some(cause);

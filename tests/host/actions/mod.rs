@@ -2,7 +2,7 @@
 //! hook's helper one piece per `astman_append`, the response helpers of manager.c, and dispatch.
 //! Actions that dereference the (NULL) session in Asterisk abort the stand-in instead.
 
-mod channels;
+pub mod channels;
 mod config;
 mod core;
 mod db;

@@ -163,3 +163,82 @@ int ast_thread_inhibit_escalations(void)
 {
 	return standin_thread_inhibit_escalations();
 }
+
+/* Channel and dialplan-variable calls (channel.h, pbx.h, astobj2.h), forwarded to chanapi.rs. */
+int standin_ao2_ref(void *o, int delta);
+struct ast_channel *standin_channel_get_by_name(const char *search);
+struct ast_channel *standin_dummy_channel_alloc(void);
+const char *standin_channel_name(const struct ast_channel *chan);
+void standin_channel_softhangup_withcause_locked(struct ast_channel *chan, int cause);
+struct ast_channel_iterator *standin_channel_iterator_all_new(void);
+struct ast_channel *standin_channel_iterator_next(struct ast_channel_iterator *i);
+void standin_channel_iterator_destroy(struct ast_channel_iterator *i);
+void standin_pbx_retrieve_variable(struct ast_channel *c, const char *var, char **ret, char *ws, int len);
+int standin_func_read(struct ast_channel *chan, const char *function, char *ws, size_t len);
+
+/* options.h: set by the stand-in at start-up and on reload. */
+struct timeval ast_startuptime;
+struct timeval ast_lastreloadtime;
+
+int __ao2_ref(void *o, int delta, const char *tag, const char *file, int line, const char *func)
+{
+	(void) tag; (void) file; (void) line; (void) func;
+	return standin_ao2_ref(o, delta);
+}
+
+struct ast_channel *ast_channel_get_by_name(const char *search)
+{
+	return standin_channel_get_by_name(search);
+}
+
+struct ast_channel *__ast_dummy_channel_alloc(const char *file, int line, const char *function)
+{
+	(void) file; (void) line; (void) function;
+	return standin_dummy_channel_alloc();
+}
+
+const char *ast_channel_name(const struct ast_channel *chan)
+{
+	return standin_channel_name(chan);
+}
+
+void ast_channel_softhangup_withcause_locked(struct ast_channel *chan, int causecode)
+{
+	standin_channel_softhangup_withcause_locked(chan, causecode);
+}
+
+struct ast_channel_iterator *ast_channel_iterator_all_new(void)
+{
+	return standin_channel_iterator_all_new();
+}
+
+struct ast_channel *ast_channel_iterator_next(struct ast_channel_iterator *i)
+{
+	return standin_channel_iterator_next(i);
+}
+
+struct ast_channel_iterator *ast_channel_iterator_destroy(struct ast_channel_iterator *i)
+{
+	standin_channel_iterator_destroy(i);
+	return NULL;
+}
+
+void pbx_retrieve_variable(struct ast_channel *c, const char *var, char **ret, char *workspace,
+	int workspacelen, struct varshead *headp)
+{
+	(void) headp;
+	standin_pbx_retrieve_variable(c, var, ret, workspace, workspacelen);
+}
+
+int ast_func_read(struct ast_channel *chan, const char *function, char *workspace, size_t len)
+{
+	return standin_func_read(chan, function, workspace, len);
+}
+
+void standin_set_times(long start, long reload)
+{
+	ast_startuptime.tv_sec = start;
+	ast_startuptime.tv_usec = 0;
+	ast_lastreloadtime.tv_sec = reload;
+	ast_lastreloadtime.tv_usec = 0;
+}
