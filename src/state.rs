@@ -98,7 +98,7 @@ fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Lis
                 }),
             )
         },
-        |notify| crate::actions::start_pool(&s, notify),
+        move |notify| crate::actions::start_pool(&s, notify),
     )?;
     ast_notice!("{MODULE_NAME}: listening on ws://{}/ami", settings.bind);
     Ok(l)

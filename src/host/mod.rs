@@ -9,3 +9,4 @@ pub mod log;
 pub mod manager;
 pub mod random;
 pub mod regex;
+pub mod thread;

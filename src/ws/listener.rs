@@ -2,9 +2,8 @@
 //! before unload may return 0, or Asterisk would unmap code that still runs.
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mio::{Poll, Waker};
@@ -16,11 +15,14 @@ use crate::ami::accounts::ManagerConf;
 use crate::events::ring::EventLog;
 use crate::settings::Settings;
 
+/// How long load waits for the network thread to report that it runs.
+const START_LIMIT: Duration = Duration::from_secs(5);
+
 /// The running loop thread and what is shared with it.
 pub struct Listener {
     /// Shared with the hook, the CLI and the workers.
     pub shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<crate::host::thread::RawThread>,
 }
 
 /// Binds a listening socket (on the caller's thread, so errors reach load/reload directly).
@@ -32,13 +34,17 @@ pub fn bind(settings: &Settings) -> Result<std::net::TcpListener, String> {
 }
 
 impl Listener {
-    /// Starts the loop on an already bound socket. The returned waker belongs in the ring.
+    /// Starts the loop on an already bound socket. `make_log` gets the loop's waker (the ring
+    /// wakes the loop); `make_pool` runs on the loop thread (std may spawn there, see
+    /// `host::thread`). Returns once the loop runs, or with the reason it could not start.
     pub fn start(
         listener: std::net::TcpListener,
         settings: Settings,
         accounts: Arc<ManagerConf>,
         make_log: impl FnOnce(Arc<Waker>) -> Arc<EventLog>,
-        make_pool: impl FnOnce(Box<dyn Fn() + Send + Sync>) -> std::io::Result<ActionPool>,
+        make_pool: impl FnOnce(Box<dyn Fn() + Send + Sync>) -> std::io::Result<ActionPool>
+        + Send
+        + 'static,
     ) -> Result<Listener, String> {
         let poll = Poll::new().map_err(|e| format!("cannot create a poll instance: {e}"))?;
         let waker = Arc::new(
@@ -47,24 +53,46 @@ impl Listener {
         );
         let log = make_log(Arc::clone(&waker));
         let shared = Arc::new(Shared::new(log, Arc::clone(&waker)));
-        let notify_waker = Arc::clone(&waker);
-        let pool = make_pool(Box::new(move || {
-            let _ = notify_waker.wake();
-        }))
-        .map_err(|e| format!("cannot start action threads: {e}"))?;
-        let server = Server::new(
-            poll,
-            mio::net::TcpListener::from_std(listener),
-            Arc::clone(&shared),
-            settings,
-            accounts,
-            pool,
-        )
-        .map_err(|e| format!("cannot watch the listener: {e}"))?;
-        let thread = std::thread::Builder::new()
-            .name("ami-ws-loop".into())
-            .spawn(move || crate::guard::thread_guard("ami-ws-loop", || server.run()))
-            .map_err(|e| format!("cannot start the network thread: {e}"))?;
+        let started: Arc<Mutex<Option<Result<(), String>>>> = Arc::new(Mutex::new(None));
+        let report = Arc::clone(&started);
+        let loop_shared = Arc::clone(&shared);
+        let body = move || {
+            let notify_waker = Arc::clone(&loop_shared.waker);
+            let server = make_pool(Box::new(move || {
+                let _ = notify_waker.wake();
+            }))
+            .map_err(|e| format!("cannot start action threads: {e}"))
+            .and_then(|pool| {
+                let l = mio::net::TcpListener::from_std(listener);
+                Server::new(poll, l, loop_shared, settings, accounts, pool)
+                    .map_err(|e| format!("cannot watch the listener: {e}"))
+            });
+            let server = match server {
+                Ok(s) => {
+                    *report.lock().unwrap_or_else(|e| e.into_inner()) = Some(Ok(()));
+                    s
+                }
+                Err(e) => {
+                    *report.lock().unwrap_or_else(|e| e.into_inner()) = Some(Err(e));
+                    return;
+                }
+            };
+            server.run();
+        };
+        let thread = crate::host::thread::spawn("ami-ws-loop", body)?;
+        let deadline = Instant::now() + START_LIMIT;
+        loop {
+            // Polled, not waited on a channel: blocking std channels leave a thread-local
+            // destructor on this (Asterisk's) thread.
+            if let Some(result) = started.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                result?;
+                break;
+            }
+            if thread.is_finished() || Instant::now() >= deadline {
+                return Err("the network thread did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         Ok(Listener { shared, thread: Some(thread) })
     }
 
@@ -84,7 +112,7 @@ impl Listener {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        let _ = thread.join();
+        thread.join();
         Ok(())
     }
 }
