@@ -1,0 +1,166 @@
+//! A blocking WebSocket test client for the module: connect (with subprotocol and Origin),
+//! send JSON or text actions, receive messages with a deadline, log in, read close codes.
+
+use std::io::ErrorKind;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::http::HeaderValue;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message, WebSocket};
+
+/// One connected client.
+pub struct WsClient {
+    /// The socket (public so tests can misbehave on purpose).
+    pub ws: WebSocket<TcpStream>,
+    next_id: u64,
+}
+
+/// How a receive ended.
+#[derive(Debug)]
+pub enum Recv {
+    /// A text message.
+    Text(String),
+    /// The server closed with this code and reason.
+    Closed(Option<(u16, String)>),
+    /// Nothing within the deadline.
+    Timeout,
+}
+
+/// Connects to ws://127.0.0.1:port/ami with optional subprotocol and Origin.
+pub fn try_connect(
+    port: u16,
+    subprotocol: Option<&str>,
+    origin: Option<&str>,
+) -> Result<WsClient, tungstenite::Error> {
+    let mut req = format!("ws://127.0.0.1:{port}/ami").into_client_request()?;
+    if let Some(p) = subprotocol {
+        req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_str(p).unwrap());
+    }
+    if let Some(o) = origin {
+        req.headers_mut().insert("Origin", HeaderValue::from_str(o).unwrap());
+    }
+    let stream = TcpStream::connect(("127.0.0.1", port)).map_err(tungstenite::Error::Io)?;
+    stream.set_nodelay(true).ok();
+    let (ws, _resp) = tungstenite::client(req, stream).map_err(|e| match e {
+        tungstenite::HandshakeError::Failure(e) => e,
+        tungstenite::HandshakeError::Interrupted(_) => {
+            tungstenite::Error::Io(std::io::Error::new(ErrorKind::WouldBlock, "interrupted"))
+        }
+    })?;
+    Ok(WsClient { ws, next_id: 0 })
+}
+
+/// Connects (JSON subprotocol by default), panicking on failure.
+pub fn connect(port: u16) -> WsClient {
+    try_connect(port, None, None).expect("websocket connect")
+}
+
+impl WsClient {
+    /// Sends raw text.
+    pub fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::Text(text.into())).expect("send");
+    }
+
+    /// Sends a JSON object built from pairs (an ActionID is added when missing); returns it.
+    pub fn send_action(&mut self, pairs: &[(&str, &str)]) -> String {
+        let mut m = Map::new();
+        for (k, v) in pairs {
+            m.insert((*k).to_string(), Value::String((*v).to_string()));
+        }
+        let id = match m.get("ActionID").and_then(Value::as_str) {
+            Some(id) => id.to_string(),
+            None => {
+                self.next_id += 1;
+                let id = format!("t{}", self.next_id);
+                m.insert("ActionID".into(), Value::String(id.clone()));
+                id
+            }
+        };
+        self.send_text(&Value::Object(m).to_string());
+        id
+    }
+
+    /// Receives the next message within `timeout`.
+    pub fn recv(&mut self, timeout: Duration) -> Recv {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Recv::Timeout;
+            }
+            self.ws.get_mut().set_read_timeout(Some(left)).ok();
+            match self.ws.read() {
+                Ok(Message::Text(t)) => return Recv::Text(t.to_string()),
+                Ok(Message::Close(f)) => {
+                    return Recv::Closed(f.map(|f| (u16::from(f.code), f.reason.to_string())));
+                }
+                Ok(_) => continue,
+                Err(tungstenite::Error::Io(e))
+                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
+                    return Recv::Timeout;
+                }
+                Err(_) => return Recv::Closed(None),
+            }
+        }
+    }
+
+    /// The next JSON message within `timeout`, or None.
+    pub fn recv_json(&mut self, timeout: Duration) -> Option<Value> {
+        match self.recv(timeout) {
+            Recv::Text(t) => Some(serde_json::from_str(&t).expect("server sent invalid JSON")),
+            _ => None,
+        }
+    }
+
+    /// Messages until one satisfies `pred` (returned) or the deadline passes (None).
+    pub fn wait_for(&mut self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        while let Some(v) = self.recv_json(deadline.saturating_duration_since(Instant::now())) {
+            if pred(&v) {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// The response carrying ActionID `id` (other messages are skipped).
+    pub fn response(&mut self, id: &str, timeout: Duration) -> Option<Value> {
+        self.wait_for(timeout, |v| v.get("ActionID").and_then(Value::as_str) == Some(id))
+    }
+
+    /// Plain login; returns the response.
+    pub fn login(&mut self, user: &str, secret: &str) -> Value {
+        let id = self.send_action(&[("Action", "Login"), ("Username", user), ("Secret", secret)]);
+        self.response(&id, Duration::from_secs(10)).expect("no login response")
+    }
+
+    /// The close code the server sends next (skipping other messages), within `timeout`.
+    pub fn close_code(&mut self, timeout: Duration) -> Option<u16> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.recv(deadline.saturating_duration_since(Instant::now())) {
+                Recv::Text(_) => continue,
+                Recv::Closed(c) => return c.map(|(code, _)| code),
+                Recv::Timeout => return None,
+            }
+        }
+    }
+
+    /// Closes politely.
+    pub fn close(mut self) {
+        let _ = self.ws.close(Some(tungstenite::protocol::CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        }));
+        let _ = self.ws.flush();
+    }
+}
+
+/// A string field of a JSON message.
+pub fn field<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
