@@ -7,7 +7,7 @@
 //! `cargo bench --bench ws_load` (builds the module and the stand-in first). Prints a table.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::sync::Arc;
