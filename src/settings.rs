@@ -13,6 +13,9 @@ pub const CONFIG_FILE: &str = "ami_websocket.conf";
 pub const OPTIONS: &[&str] = &[
     "enabled",
     "bindaddr",
+    "tls_enable",
+    "tls_cert_file",
+    "tls_private_key",
     "bindport",
     "allowed_origins",
     "allow_missing_origin",
@@ -48,6 +51,12 @@ pub struct Settings {
     pub enabled: bool,
     /// `bindaddr` + `bindport`.
     pub bind: SocketAddr,
+    /// `tls_enable`: serve `wss://` (TLS) instead of `ws://`.
+    pub tls_enable: bool,
+    /// `tls_cert_file`: PEM certificate chain.
+    pub tls_cert_file: String,
+    /// `tls_private_key`: PEM private key.
+    pub tls_private_key: String,
     /// `allowed_origins`: exact `scheme://host[:port]` values a browser page may come from.
     pub allowed_origins: Vec<String>,
     /// `allow_missing_origin`: accept handshakes without an Origin header (non-browser clients).
@@ -87,6 +96,9 @@ impl Default for Settings {
         Settings {
             enabled: true,
             bind: SocketAddr::from(([127, 0, 0, 1], 8765)),
+            tls_enable: false,
+            tls_cert_file: String::new(),
+            tls_private_key: String::new(),
             allowed_origins: Vec::new(),
             allow_missing_origin: true,
             max_clients: 1000,
@@ -169,6 +181,9 @@ impl Settings {
                         })?
                     }
                     "bindport" => port = parse_num(&k, v, 1, 65535)? as u16,
+                    "tls_enable" => s.tls_enable = parse_bool(&k, v)?,
+                    "tls_cert_file" => s.tls_cert_file = v.to_string(),
+                    "tls_private_key" => s.tls_private_key = v.to_string(),
                     "allowed_origins" => {
                         s.allowed_origins = v
                             .split(',')
@@ -237,6 +252,9 @@ impl Settings {
                 "max_frame_size ({}) must not exceed max_message_size ({})",
                 s.max_frame_size, s.max_message_size
             ));
+        }
+        if s.tls_enable && (s.tls_cert_file.is_empty() || s.tls_private_key.is_empty()) {
+            return err("tls_enable = yes needs tls_cert_file and tls_private_key".into());
         }
         if s.max_clients_per_ip > s.max_clients {
             s.max_clients_per_ip = s.max_clients;

@@ -83,12 +83,14 @@ fn read_accounts() -> Result<Arc<ManagerConf>, Error> {
 }
 
 fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Listener, Error> {
+    let tls = listener::tls_config(settings)?;
     let socket = listener::bind(settings)?;
     let ring_size = settings.ring_size;
     let s = settings.clone();
     let l = Listener::start(
         socket,
         settings.clone(),
+        tls,
         accounts,
         |waker| {
             EventLog::new(
@@ -100,7 +102,8 @@ fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Lis
         },
         move |notify| crate::actions::start_pool(&s, notify),
     )?;
-    ast_notice!("{MODULE_NAME}: listening on ws://{}/ami", settings.bind);
+    let scheme = if settings.tls_enable { "wss" } else { "ws" };
+    ast_notice!("{MODULE_NAME}: listening on {scheme}://{}/ami", settings.bind);
     Ok(l)
 }
 
@@ -189,6 +192,7 @@ pub(crate) fn reload() -> Result<(), Error> {
     let Some(s) = guard.as_mut() else { return Err("not loaded".into()) };
     match (&s.listener, settings.enabled) {
         (Some(l), true) => {
+            let tls = listener::tls_config(&settings)?;
             let rebind = if settings.bind != s.settings.bind {
                 Some(listener::bind(&settings)?)
             } else {
@@ -200,7 +204,7 @@ pub(crate) fn reload() -> Result<(), Error> {
                 ast_notice!("ring_size and action_threads take effect at the next module load");
             }
             l.shared.send(Command::Accounts(accounts));
-            l.shared.send(Command::Settings(Box::new(settings.clone()), rebind));
+            l.shared.send(Command::Settings(Box::new(settings.clone()), tls, rebind));
         }
         (Some(_), false) => {
             drop(s.hook.take());

@@ -13,6 +13,7 @@ use tungstenite::{Message, Utf8Bytes, WebSocket};
 
 use super::client::Client;
 use super::stream::{CountingStream, close_frame, frame_overhead, interrupted, would_block};
+use super::transport::Transport;
 use super::upgrade::Encoding;
 
 /// The connection is finished (closed by the peer, a socket error, or a protocol error).
@@ -74,8 +75,8 @@ pub struct Conn {
     pub peer: SocketAddr,
     /// When it connected (wall clock, for the CLI).
     pub since: SystemTime,
-    /// The socket until the WebSocket phase takes it over.
-    pub socket: Option<mio::net::TcpStream>,
+    /// The transport until the WebSocket phase takes it over.
+    pub socket: Option<Transport>,
     /// The current phase.
     pub phase: Phase,
     /// Deadline of the current phase (handshake, login), if any.
@@ -93,7 +94,7 @@ pub enum Ended {
 
 impl Conn {
     /// A freshly accepted connection, reading its request head until `deadline`.
-    pub fn new(id: u64, peer: SocketAddr, socket: mio::net::TcpStream, deadline: Instant) -> Self {
+    pub fn new(id: u64, peer: SocketAddr, socket: Transport, deadline: Instant) -> Self {
         Conn {
             id,
             peer,
@@ -107,8 +108,8 @@ impl Conn {
     /// The mio source, whichever phase owns it.
     pub fn source(&mut self) -> Option<&mut mio::net::TcpStream> {
         match &mut self.phase {
-            Phase::Ws(w) => Some(&mut w.ws.get_mut().inner),
-            _ => self.socket.as_mut(),
+            Phase::Ws(w) => Some(w.ws.get_mut().inner.socket()),
+            _ => self.socket.as_mut().map(Transport::socket),
         }
     }
 
@@ -158,7 +159,11 @@ impl Conn {
                 Err(_) => return Ended::Yes,
             }
         }
-        let _ = sock.shutdown(std::net::Shutdown::Write);
+        match sock.flush() {
+            Err(e) if would_block(&e) => return Ended::No,
+            _ => {}
+        }
+        sock.shutdown();
         self.phase = Phase::Done;
         Ended::Yes
     }
@@ -262,9 +267,10 @@ impl WsConn {
     pub fn abort_with(&mut self, code: u16, reason: &str) {
         self.closing = true;
         let frame = close_frame(code, reason);
-        let sock = &mut self.ws.get_mut().inner;
-        let _ = sock.write(&frame);
-        let _ = sock.shutdown(std::net::Shutdown::Both);
+        let transport = &mut self.ws.get_mut().inner;
+        let _ = transport.write(&frame);
+        let _ = transport.flush();
+        transport.shutdown();
     }
 }
 

@@ -25,6 +25,14 @@ pub struct Listener {
     thread: Option<crate::host::thread::RawThread>,
 }
 
+/// The TLS config the settings ask for (None when TLS is off), loaded from the PEM files.
+pub fn tls_config(settings: &Settings) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    if !settings.tls_enable {
+        return Ok(None);
+    }
+    super::tls::server_config(&settings.tls_cert_file, &settings.tls_private_key).map(Some)
+}
+
 /// Binds a listening socket (on the caller's thread, so errors reach load/reload directly).
 pub fn bind(settings: &Settings) -> Result<std::net::TcpListener, String> {
     let l = std::net::TcpListener::bind(settings.bind)
@@ -40,6 +48,7 @@ impl Listener {
     pub fn start(
         listener: std::net::TcpListener,
         settings: Settings,
+        tls: Option<Arc<rustls::ServerConfig>>,
         accounts: Arc<ManagerConf>,
         make_log: impl FnOnce(Arc<Waker>) -> Arc<EventLog>,
         make_pool: impl FnOnce(Box<dyn Fn() + Send + Sync>) -> std::io::Result<ActionPool>
@@ -64,7 +73,7 @@ impl Listener {
             .map_err(|e| format!("cannot start action threads: {e}"))
             .and_then(|pool| {
                 let l = mio::net::TcpListener::from_std(listener);
-                Server::new(poll, l, loop_shared, settings, accounts, pool)
+                Server::new(poll, l, loop_shared, settings, tls, accounts, pool)
                     .map_err(|e| format!("cannot watch the listener: {e}"))
             });
             let server = match server {

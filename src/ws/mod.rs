@@ -10,4 +10,6 @@ pub mod recent;
 pub mod server;
 pub mod shared;
 pub mod stream;
+pub mod tls;
+pub mod transport;
 pub mod upgrade;

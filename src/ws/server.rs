@@ -20,6 +20,8 @@ use super::conn::{Conn, Ended, Phase, WsConn, close_code_for};
 use super::http::{self, HeadError, MAX_HEAD};
 use super::shared::{ClientRow, Command, Shared, Snapshot, Status};
 use super::stream::{interrupted, would_block};
+use super::tls::TlsStream;
+use super::transport::Transport;
 use super::upgrade::{Decision, OriginPolicy, decide};
 use crate::actions::pool::{ActionPool, Done};
 use crate::ami::accounts::ManagerConf;
@@ -45,6 +47,7 @@ pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
     settings: Settings,
+    tls: Option<Arc<rustls::ServerConfig>>,
     accounts: Arc<ManagerConf>,
     actions: ActionPool,
     conns: HashMap<Token, Conn>,
@@ -67,6 +70,7 @@ impl Server {
         mut listener: TcpListener,
         shared: Arc<Shared>,
         settings: Settings,
+        tls: Option<Arc<rustls::ServerConfig>>,
         accounts: Arc<ManagerConf>,
         actions: ActionPool,
     ) -> io::Result<Self> {
@@ -77,6 +81,7 @@ impl Server {
             listener,
             shared,
             settings,
+            tls,
             accounts,
             actions,
             conns: HashMap::new(),
@@ -198,13 +203,24 @@ impl Server {
             crate::ast_warning!("ws: cannot watch {peer}: {e}");
             return;
         }
+        let transport = match &self.tls {
+            None => Transport::Plain(sock),
+            Some(config) => match TlsStream::new(Arc::clone(config), sock) {
+                Ok(t) => Transport::Tls(Box::new(t)),
+                Err(e) => {
+                    // Dropping the stream closes it (and removes it from the poll set).
+                    crate::ast_warning!("ws: TLS session for {peer} failed to start: {e}");
+                    return;
+                }
+            },
+        };
         let id = self.next_id;
         self.next_id += 1;
         *self.per_ip.entry(ip).or_insert(0) += 1;
         self.unauthenticated += 1;
         self.status.accepted += 1;
         let deadline = Instant::now() + self.settings.handshake_timeout;
-        self.conns.insert(token, Conn::new(id, peer, sock, deadline));
+        self.conns.insert(token, Conn::new(id, peer, transport, deadline));
         self.on_ready(token);
     }
 
@@ -252,7 +268,7 @@ impl Server {
         let policy = OriginPolicy {
             allowed: &self.settings.allowed_origins,
             allow_missing: self.settings.allow_missing_origin,
-            tls: false,
+            tls: self.tls.is_some(),
         };
         match decide(&head, &policy) {
             Decision::Serve(_) => {
@@ -514,11 +530,13 @@ impl Server {
                         }
                     }
                 }
-                Command::Settings(settings, listener) => {
+                Command::Settings(settings, tls, listener) => {
                     if let Some(l) = listener {
                         self.swap_listener(l);
                     }
                     self.settings = *settings;
+                    // New connections use the new TLS config; open ones keep their session.
+                    self.tls = tls;
                 }
                 Command::Accounts(accounts) => {
                     self.accounts = accounts;
@@ -595,18 +613,22 @@ impl Server {
         }
     }
 
-    /// Drops a connection and its bookkeeping.
-    fn forget(&mut self, mut conn: Conn) {
-        if let Some(src) = conn.source() {
-            let _ = self.poll.registry().deregister(src);
-        }
-        let ip = conn.peer.ip();
+    /// One connection from `ip` fewer.
+    fn per_ip_release(&mut self, ip: IpAddr) {
         if let Some(n) = self.per_ip.get_mut(&ip) {
             *n -= 1;
             if *n == 0 {
                 self.per_ip.remove(&ip);
             }
         }
+    }
+
+    /// Drops a connection and its bookkeeping.
+    fn forget(&mut self, mut conn: Conn) {
+        if let Some(src) = conn.source() {
+            let _ = self.poll.registry().deregister(src);
+        }
+        self.per_ip_release(conn.peer.ip());
         let logged_in = matches!(&conn.phase, Phase::Ws(w) if w.client.logged_in());
         if !logged_in {
             self.unauthenticated = self.unauthenticated.saturating_sub(1);
@@ -653,6 +675,7 @@ impl Server {
                     ..ClientRow::default()
                 };
                 if let Phase::Ws(w) = &c.phase {
+                    row.tls = w.ws.get_ref().inner.is_tls();
                     row.user = w.client.user().unwrap_or_default().to_string();
                     row.proto = w.encoding.name().into();
                     row.events_sent = w.client.counters.events_sent;

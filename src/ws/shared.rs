@@ -14,8 +14,9 @@ use crate::settings::Settings;
 pub enum Command {
     /// `ws kick <id>`.
     Kick(u64),
-    /// New settings; with a listener already bound when the address changed.
-    Settings(Box<Settings>, Option<std::net::TcpListener>),
+    /// New settings, their TLS config (when TLS is on), and a listener already bound when the
+    /// address changed.
+    Settings(Box<Settings>, Option<Arc<rustls::ServerConfig>>, Option<std::net::TcpListener>),
     /// New manager.conf accounts.
     Accounts(Arc<ManagerConf>),
 }

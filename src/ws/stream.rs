@@ -1,13 +1,13 @@
-//! The socket under a WebSocket: a mio TCP stream that counts the bytes the kernel accepted, so
-//! the loop can report how much output is still queued for a client.
+//! The stream under a WebSocket: the transport (plain or TLS) with a count of the bytes it
+//! accepted, so the loop can report how much output is still queued for a client.
 #![forbid(unsafe_code)]
 
 use std::io::{self, Read, Write};
 
-/// A non-blocking TCP stream with a write counter.
+/// A non-blocking transport with a write counter.
 pub struct CountingStream {
-    /// The socket.
-    pub inner: mio::net::TcpStream,
+    /// The transport (for TLS the count is of plaintext rustls accepted).
+    pub inner: super::transport::Transport,
     /// Bytes written to the socket so far.
     pub written: u64,
 }

@@ -1,0 +1,186 @@
+//! wss://: TLS on the module's port (self-signed certificate made with openssl at test time),
+//! login and events over it, `ws show clients` says TLS, and plaintext to the TLS port (or TLS
+//! to a plain port) fails fast without hurting the listener.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Opts, StandIn};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tungstenite::Message;
+
+/// A test CA and a server certificate for `localhost` signed by it (webpki refuses a CA
+/// certificate used as the server's own). Returns (ca.crt, server.crt, server.key).
+fn test_pki(dir: &std::path::Path) -> Option<(String, String, String)> {
+    let p = |f: &str| dir.join(f).display().to_string();
+    let run = |args: &[&str]| {
+        Command::new("openssl").args(args).output().ok().is_some_and(|o| o.status.success())
+    };
+    let ext = p("ext.cnf");
+    std::fs::write(&ext, "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost\n").ok()?;
+    let ok = run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.crt"),
+    ]) && run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &p("ws.key"),
+        "-out",
+        &p("ws.csr"),
+    ]) && run(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("ws.csr"),
+        "-CA",
+        &p("ca.crt"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+        "-out",
+        &p("ws.crt"),
+    ]);
+    ok.then(|| (p("ca.crt"), p("ws.crt"), p("ws.key")))
+}
+
+fn tls_client(
+    port: u16,
+    ca: &str,
+) -> tungstenite::WebSocket<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(config), ServerName::try_from("localhost").unwrap())
+            .unwrap();
+    let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let stream = rustls::StreamOwned::new(conn, sock);
+    let (ws, _) =
+        tungstenite::client(format!("wss://localhost:{port}/ami"), stream).expect("wss handshake");
+    ws
+}
+
+#[test]
+fn wss_login_events_and_hygiene() {
+    let dir = common::temp_dir("tls");
+    let Some((ca, crt, key)) = test_pki(&dir) else {
+        eprintln!("skipped: openssl is needed to make a test certificate");
+        return;
+    };
+    let port = common::free_port();
+    let conf = format!(
+        "[general]\nbindaddr = 127.0.0.1\nbindport = {port}\ntls_enable = yes\n\
+         tls_cert_file = {crt}\ntls_private_key = {key}\nhandshake_timeout = 2\n"
+    );
+    let s = StandIn::start(&[("ami_websocket.conf", &conf)], Opts::default());
+    assert!(s.log().contains(&format!("listening on wss://127.0.0.1:{port}/ami")), "{}", s.log());
+
+    let mut ws = tls_client(port, &ca);
+    ws.send(Message::Text(
+        r#"{"Action":"Login","Username":"admin","Secret":"adminpw","ActionID":"l"}"#.into(),
+    ))
+    .unwrap();
+    let login = ws.read().unwrap().into_text().unwrap();
+    assert!(login.contains("Authentication accepted"), "{login}");
+    ws.send(Message::Text(r#"{"Action":"UserEvent","UserEvent":"OverTls","ActionID":"u"}"#.into()))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = false;
+    while Instant::now() < deadline && !seen {
+        if let Ok(Message::Text(t)) = ws.read() {
+            seen = t.contains("\"UserEvent\":\"OverTls\"") && t.contains("WsSeq");
+        }
+    }
+    assert!(seen, "the UserEvent did not arrive over TLS");
+    let clients = s.rx("ws show clients");
+    let row = clients.lines().find(|l| l.contains("admin")).expect("client row");
+    assert!(row.contains(" Yes "), "TLS column: {clients}");
+
+    // Plain HTTP to the TLS port: no answer in plaintext, closed quickly.
+    let mut plain = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    plain.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    plain.write_all(b"GET /ami HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    let n = plain.read(&mut buf).unwrap_or(0);
+    assert!(
+        !String::from_utf8_lossy(&buf[..n]).contains("HTTP/1.1"),
+        "plaintext answer on the TLS port"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4), "plaintext client not dropped quickly");
+
+    // A stalled TLS handshake (connect, send nothing) is dropped at handshake_timeout.
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(6))).unwrap();
+    let started = Instant::now();
+    let n = idle.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "expected the server to close the idle connection");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "idle TLS connection kept {:?}",
+        started.elapsed()
+    );
+
+    // The TLS client is unaffected by all that.
+    ws.send(Message::Text(r#"{"Action":"Ping","ActionID":"p"}"#.into())).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut pong = false;
+    while Instant::now() < deadline && !pong {
+        if let Ok(Message::Text(t)) = ws.read() {
+            pong = t.contains("\"Ping\":\"Pong\"");
+        }
+    }
+    assert!(pong, "no Pong over TLS");
+
+    // Reload with a missing certificate: refused, old TLS config kept, client untouched.
+    let bad = conf.replace(&crt, "/nonexistent/ws.crt");
+    std::fs::write(s.config_dir().join("ami_websocket.conf"), bad).unwrap();
+    let out = s.rx("module reload res_ami_websocket.so");
+    assert!(!out.contains("reloaded successfully"), "{out}");
+    assert!(s.log().contains("/nonexistent/ws.crt"), "no reason logged:\n{}", s.log());
+    ws.send(Message::Text(r#"{"Action":"Ping","ActionID":"p2"}"#.into())).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut pong = false;
+    while Instant::now() < deadline && !pong {
+        if let Ok(Message::Text(t)) = ws.read() {
+            pong = t.contains("\"ActionID\":\"p2\"");
+        }
+    }
+    assert!(pong, "client hurt by a failed reload");
+    let again = tls_client(port, &ca);
+    drop(again);
+}
