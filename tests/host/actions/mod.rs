@@ -177,6 +177,10 @@ pub fn dispatch(hook: Ptr<sys::manager_custom_hook>, m: &Message) -> i32 {
         "DBDel" => db::del(&s),
         "QueueStatus" => db::queue_status(&s),
         "PJSIPShowEndpoints" => db::pjsip_show_endpoints(&s),
+        _ if mancmds::is_late(name) => {
+            s.ack(&format!("{name} ran (registered at run time)"));
+            0
+        }
         _ => {
             s.error(&format!("asterisk-standin does not simulate the {name} action"));
             0
