@@ -319,3 +319,54 @@ fn permission_matrix_follows_ami_rules() {
     // Counted by hand from the tables above (a guard against a model that refuses everything).
     assert_eq!(counts, [71, 114, 13, 9], "matrix shape changed");
 }
+
+/// Sends `action` with `headers` and returns its reply.
+fn run(c: &mut WsClient, id: &str, action: &str, headers: &[(&str, &str)]) -> serde_json::Value {
+    let headers: Vec<(String, String)> =
+        headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    send(c, action, id, &headers);
+    c.reply(id, Duration::from_secs(10)).unwrap_or_else(|| panic!("no reply to {action} ({id})"))
+}
+
+#[test]
+fn unknown_actions_get_amis_error_and_later_registrations_work_without_reload() {
+    let conf = "[general]\nenabled = yes\n\n[admin]\nsecret = pw\nread =\nwrite = all\n\n\
+                [rep]\nsecret = pw\nread =\nwrite = reporting\n";
+    let mut s = StandIn::start(&[("manager.conf", conf)], Opts::default());
+    let port = s.ws_port().unwrap();
+    let mut admin = login(port, "admin");
+    let mut rep = login(port, "rep");
+    let unknown = |name: &str| Expect::Unknown.message(name);
+
+    // Unknown for everyone, whatever their classes; nothing reaches the core.
+    let r = run(&mut admin, "u1", "WsLateAction", &[]);
+    assert_eq!(field(&r, "Response"), "Error", "{r}");
+    assert_eq!(field(&r, "Message"), unknown("WsLateAction"), "{r}");
+    let r = run(&mut rep, "u2", "NoSuchThing", &[]);
+    assert_eq!(field(&r, "Message"), unknown("NoSuchThing"), "{r}");
+    let r = run(&mut rep, "u3", "WsLateOpen", &[]);
+    assert_eq!(field(&r, "Message"), unknown("WsLateOpen"), "{r}");
+    assert_eq!(hook_count(&s), 0, "{:?}", hook_texts(&s));
+
+    // A module loaded later registers actions: usable at once, no reload, with their classes.
+    let out = s.rx("standin register action WsLateAction system");
+    assert!(out.contains("registered WsLateAction"), "{out}");
+    let out = s.rx("standin register action WsLateOpen none");
+    assert!(out.contains("registered WsLateOpen"), "{out}");
+    let r = run(&mut admin, "l1", "WsLateAction", &[("Foo", "bar")]);
+    assert_eq!(field(&r, "Response"), "Success", "{r}");
+    assert_eq!(field(&r, "Message"), "WsLateAction ran (registered at run time)", "{r}");
+    let r = run(&mut admin, "l2", "wslateaction", &[]);
+    assert_eq!(field(&r, "Response"), "Success", "AMI matches names ignoring case: {r}");
+    let r = run(&mut rep, "l3", "WsLateAction", &[]);
+    assert_eq!(field(&r, "Message"), "Permission denied", "{r}");
+    let r = run(&mut rep, "l4", "WsLateOpen", &[]);
+    assert_eq!(field(&r, "Response"), "Success", "no class needed: {r}");
+    let sent: Vec<(String, Option<String>)> =
+        hook_texts(&s).iter().map(|t| (t.action(), t.header("ActionID"))).collect();
+    let want = [("WsLateAction", "l1"), ("wslateaction", "l2"), ("WsLateOpen", "l4")];
+    let want: Vec<(String, Option<String>)> =
+        want.iter().map(|(a, i)| (a.to_string(), Some(i.to_string()))).collect();
+    assert_eq!(sent, want);
+    assert_eq!(s.exit_signal(), None);
+}
