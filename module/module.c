@@ -6,20 +6,7 @@
  */
 #include <stddef.h>
 #include "wrapper.h"
-
-/*! \brief ASTERISK_GPL_KEY: the loader checks its MD5, so this text must be exact. */
-#define AMI_WS_GPL_KEY \
-"This paragraph is copyright (c) 2006 by Digium, Inc. \
-In order for your module to load, it must return this \
-key via a function called \"key\".  Any code which \
-includes this paragraph must be licensed under the GNU \
-General Public License version 2 or later (at your \
-option).  In addition to Digium's general reservations \
-of rights, Digium expressly reserves the right to \
-allow other parties to license this paragraph under \
-different terms. Any use of Digium, Inc. trademarks or \
-logos (including \"Asterisk\" or \"Digium\") without \
-express written permission of Digium, Inc. is prohibited.\n"
+#include "gpl_key.h"
 
 static int load_module(void)
 {

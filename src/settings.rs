@@ -286,6 +286,19 @@ mod tests {
     }
 
     #[test]
+    fn asterisk_booleans() {
+        for t in ["yes", "YES", "true", "y", "T", "1", "on"] {
+            assert!(is_true(t) && !is_false(t), "{t}");
+        }
+        for t in ["no", "False", "n", "f", "0", "OFF"] {
+            assert!(is_false(t) && !is_true(t), "{t}");
+        }
+        for t in ["", "maybe", "2", "yess"] {
+            assert!(!is_true(t) && !is_false(t), "{t}");
+        }
+    }
+
+    #[test]
     fn empty_file_gives_defaults() {
         assert_eq!(Settings::from_raw(&RawConfig::default()).unwrap(), Settings::default());
     }

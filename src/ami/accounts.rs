@@ -25,88 +25,10 @@ use crate::rawconf::{RawConfig, Section};
 /// The config file's name.
 pub const CONFIG_FILE: &str = "manager.conf";
 
-/// EVENT_FLAG bits (include/asterisk/manager.h), until `ami::classes` is wired in.
-pub(crate) mod flag {
-    pub const SYSTEM: u32 = 1 << 0;
-    pub const CALL: u32 = 1 << 1;
-    pub const LOG: u32 = 1 << 2;
-    pub const VERBOSE: u32 = 1 << 3;
-    pub const COMMAND: u32 = 1 << 4;
-    pub const AGENT: u32 = 1 << 5;
-    pub const USER: u32 = 1 << 6;
-    pub const CONFIG: u32 = 1 << 7;
-    pub const DTMF: u32 = 1 << 8;
-    pub const REPORTING: u32 = 1 << 9;
-    pub const CDR: u32 = 1 << 10;
-    pub const DIALPLAN: u32 = 1 << 11;
-    pub const ORIGINATE: u32 = 1 << 12;
-    pub const AGI: u32 = 1 << 13;
-    pub const CC: u32 = 1 << 15;
-    pub const AOC: u32 = 1 << 16;
-    pub const TEST: u32 = 1 << 17;
-    pub const SECURITY: u32 = 1 << 18;
-    pub const MESSAGE: u32 = 1 << 30;
-    /// `all` is INT_MAX in manager.c.
-    pub const ALL: u32 = 0x7fff_ffff;
-}
-
-/// manager.c's `perms[]` table, in its order (labels and values).
-pub(crate) const PERMS: [(&str, u32); 21] = [
-    ("system", flag::SYSTEM),
-    ("call", flag::CALL),
-    ("log", flag::LOG),
-    ("verbose", flag::VERBOSE),
-    ("command", flag::COMMAND),
-    ("agent", flag::AGENT),
-    ("user", flag::USER),
-    ("config", flag::CONFIG),
-    ("dtmf", flag::DTMF),
-    ("reporting", flag::REPORTING),
-    ("cdr", flag::CDR),
-    ("dialplan", flag::DIALPLAN),
-    ("originate", flag::ORIGINATE),
-    ("agi", flag::AGI),
-    ("cc", flag::CC),
-    ("aoc", flag::AOC),
-    ("test", flag::TEST),
-    ("security", flag::SECURITY),
-    ("message", flag::MESSAGE),
-    ("all", flag::ALL),
-    ("none", 0),
-];
-
-/// `get_perm`: the class mask a `read`/`write` value grants (quirks kept, see module doc).
-pub(crate) fn get_perm(value: &str) -> u32 {
-    PERMS.iter().filter(|(label, _)| in_list(value, label)).fold(0, |acc, (_, num)| acc | num)
-}
-
-/// manager.c `authority_to_str`: every class name with a bit in common, `all` included;
-/// `<none>` when nothing.
-pub fn authority_to_str(authority: u32) -> String {
-    let names: Vec<&str> = PERMS
-        .iter()
-        .filter(|(label, n)| *label != "none" && authority & n != 0)
-        .map(|(label, _)| *label)
-        .collect();
-    if names.is_empty() { "<none>".to_owned() } else { names.join(",") }
-}
-
-/// manager.c's `ast_instring(list, word, ',')`: every item but the last matches when it is a
-/// prefix of `word` (an empty item matches anything); the last item must equal `word`.
-fn in_list(list: &str, word: &str) -> bool {
-    let mut items = list.split(',').peekable();
-    while let Some(item) = items.next() {
-        if items.peek().is_none() {
-            // The last item must be exact (an empty one, as after a trailing comma, never
-            // equals a class name).
-            return item == word;
-        }
-        if word.starts_with(item) {
-            return true;
-        }
-    }
-    false
-}
+/// The class words and bits, shared with the rest of the AMI layer.
+pub(crate) use super::classes as flag;
+pub(crate) use super::classes::{parse_perm as get_perm, perm_to_str as authority_to_str};
+use crate::settings::is_true as ast_true;
 
 /// Words of a class list that are not exact class names (for warnings).
 fn unknown_class_words(value: &str) -> Vec<&str> {
@@ -117,18 +39,8 @@ fn unknown_class_words(value: &str) -> Vec<&str> {
         .enumerate()
         .filter(|(i, w)| !(*i == last && w.is_empty()))
         .map(|(_, w)| w)
-        .filter(|w| !PERMS.iter().any(|(label, _)| label == w))
+        .filter(|w| !flag::PERMS.iter().any(|(_, label)| label == w))
         .collect()
-}
-
-/// `ast_true`.
-pub(crate) fn ast_true(v: &str) -> bool {
-    ["yes", "true", "y", "t", "1", "on"].iter().any(|t| v.eq_ignore_ascii_case(t))
-}
-
-/// `ast_false`.
-pub(crate) fn ast_false(v: &str) -> bool {
-    ["no", "false", "n", "f", "0", "off"].iter().any(|t| v.eq_ignore_ascii_case(t))
 }
 
 /// glibc `atoi`: leading blanks, sign, digits; anything else ends the number; no digits is 0.
@@ -471,15 +383,6 @@ mod tests {
         ];
         for (t, want) in nums {
             assert_eq!(atoi(t), *want, "{t:?}");
-        }
-        for t in ["yes", "YES", "true", "y", "T", "1", "on"] {
-            assert!(ast_true(t) && !ast_false(t), "{t}");
-        }
-        for t in ["no", "False", "n", "f", "0", "OFF"] {
-            assert!(ast_false(t) && !ast_true(t), "{t}");
-        }
-        for t in ["", "maybe", "2", "yess"] {
-            assert!(!ast_true(t) && !ast_false(t), "{t}");
         }
     }
 

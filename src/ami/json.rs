@@ -352,11 +352,7 @@ mod tests {
     use super::*;
 
     fn msg(pairs: &[(&str, &str)]) -> Message {
-        let mut m = Message::new();
-        for (n, v) in pairs {
-            m.push(*n, *v);
-        }
-        m
+        Message::from_pairs(pairs)
     }
 
     fn from_json(text: &str) -> Result<Message, ActionError> {

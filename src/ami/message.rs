@@ -23,6 +23,13 @@ impl Message {
         Self::default()
     }
 
+    /// A message from (name, value) pairs, in order.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Message {
+            headers: pairs.iter().map(|(n, v)| ((*n).to_string(), (*v).to_string())).collect(),
+        }
+    }
+
     /// Appends a header at the end.
     pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.headers.push((name.into(), value.into()));
@@ -146,11 +153,7 @@ mod tests {
     use super::*;
 
     fn msg(pairs: &[(&str, &str)]) -> Message {
-        let mut m = Message::new();
-        for (n, v) in pairs {
-            m.push(*n, *v);
-        }
-        m
+        Message::from_pairs(pairs)
     }
 
     #[test]

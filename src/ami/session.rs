@@ -23,7 +23,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::accounts::{Account, ManagerConf};
-use super::accounts::{PERMS, ast_false, ast_true, atoi, authority_to_str, flag, get_perm};
+use super::accounts::{authority_to_str, flag};
+use super::classes::strings_to_mask;
 use super::filter::EventFilters;
 use super::login::{self, FAILED_LOGIN_DELAY, LoginFailure, LoginRateLimiter, LoginRequest};
 
@@ -278,7 +279,7 @@ impl Session {
         let send_events = if events.is_empty() {
             a.read
         } else {
-            u32::try_from(strings_to_mask(events)).map_or(0, |m| a.read & m)
+            strings_to_mask(events).map_or(0, |m| a.read & m)
         };
         LoggedIn {
             username: username.to_owned(),
@@ -366,23 +367,10 @@ impl Session {
 
 /// manager.c `strings_to_mask` for EventMask/Events: empty is -1 (invalid), digits are a
 /// number, a false word is 0, a true word is every class, anything else a class list.
-fn strings_to_mask(text: &str) -> i64 {
-    if text.is_empty() {
-        -1
-    } else if text.bytes().all(|b| b.is_ascii_digit()) {
-        i64::from(atoi(text))
-    } else if ast_false(text) {
-        0
-    } else if ast_true(text) {
-        i64::from(PERMS.iter().fold(0, |acc, (_, n)| acc | n))
-    } else {
-        i64::from(get_perm(text))
-    }
-}
-
 fn events_action(s: &mut LoggedIn, msg: &[(String, String)], broken: bool) -> Reply {
+    // None: empty or negative (AMI's -1 and below), an invalid mask.
     let mask = strings_to_mask(header(msg, "EventMask"));
-    if let Ok(m) = u32::try_from(mask) {
+    if let Some(m) = mask {
         s.send_events = s.read & m;
     }
     let on_off = |v: &str| {
@@ -391,11 +379,11 @@ fn events_action(s: &mut LoggedIn, msg: &[(String, String)], broken: bool) -> Re
         Reply::one(m)
     };
     match mask {
-        m if broken && m == i64::from(flag::ALL) => Reply::default(),
-        m if m > 0 => on_off("On"),
-        0 => on_off("Off"),
-        _ if broken => Reply::default(),
-        _ => Reply::one(error(msg, "Invalid event mask")),
+        Some(m) if broken && m == flag::ALL => Reply::default(),
+        Some(0) => on_off("Off"),
+        Some(_) => on_off("On"),
+        None if broken => Reply::default(),
+        None => Reply::one(error(msg, "Invalid event mask")),
     }
 }
 

@@ -246,11 +246,7 @@ mod tests {
     use super::*;
 
     fn msg(pairs: &[(&str, &str)]) -> Message {
-        let mut m = Message::new();
-        for (n, v) in pairs {
-            m.push(*n, *v);
-        }
-        m
+        Message::from_pairs(pairs)
     }
 
     fn check(pairs: &[(&str, &str)]) -> Result<(), ActionError> {

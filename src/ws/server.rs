@@ -56,6 +56,7 @@ pub struct Server {
     status: Status,
     page: &'static [u8],
     limiter: LoginRateLimiter,
+    recent: super::recent::RecentEvents,
     online: HashMap<String, usize>,
 }
 
@@ -87,6 +88,7 @@ impl Server {
             status: Status { listening, ..Status::default() },
             page: super::page::INDEX_HTML,
             limiter: LoginRateLimiter::new(RateLimitConfig::default()),
+            recent: Default::default(),
             online: HashMap::new(),
         })
     }
@@ -409,7 +411,7 @@ impl Server {
         let mut handed = 0usize;
         loop {
             batch.clear();
-            let outcome = log.read(w.client.cursor, BATCH, &mut batch);
+            let outcome = self.recent.read(&log, w.client.cursor, BATCH, &mut batch);
             if let Some((first, last)) = outcome.lost {
                 let n = last - first + 1;
                 w.client.counters.events_lost += n;
@@ -457,6 +459,9 @@ impl Server {
     }
 
     fn pump_all(&mut self) {
+        // Clear the pending wake before reading: an event appended from here on wakes us again.
+        self.shared.log.take_wake();
+        self.recent.refresh(&self.shared.log);
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for t in tokens {
             let Some(mut conn) = self.conns.remove(&t) else { continue };

@@ -21,6 +21,7 @@ pub fn cc_module(src: &str, defines: &[&str], dir: &Path, name: &str) -> PathBuf
         .arg(&out)
         .arg(format!("-I{}", root.join("asterisk-headers").display()))
         .arg(format!("-I{}", root.join("tests/fixtures").display()))
+        .arg(format!("-I{}", root.join("module").display()))
         .args(defines.iter().map(|d| format!("-D{d}")))
         .arg(root.join("tests/fixtures").join(src))
         .arg("-ldl")

@@ -154,6 +154,15 @@ pub static COMMANDS: &[Builtin] = &[
         ));
         Status::Success
     }),
+    cmd!(c"standin hookstats", c"Hook helper call durations", c"Usage: standin hookstats [reset]\n       Distribution of hook helper call times in ns, or clear it.\n", |a| {
+        if a.argv.get(2).is_some_and(|w| w == "reset") {
+            crate::hookstats::reset();
+            a.out("hookstats reset\n");
+        } else {
+            a.out(&crate::hookstats::report());
+        }
+        Status::Success
+    }),
     cmd!(c"standin show hooks", c"Registered manager hooks", c"Usage: standin show hooks\n       Lists the registered manager hooks.\n", |a| {
         a.out(&format!("hooks: {}\n", hook::count()));
         for f in hook::describe() {

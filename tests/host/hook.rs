@@ -109,8 +109,10 @@ fn call_helpers(
         // SAFETY: registered hooks stay valid until unregistered, which needs the write lock we
         // exclude by holding the read lock; the helper is read from the hook as Asterisk does.
         if let Some(helper) = unsafe { (*h.0).helper } {
+            let started = std::time::Instant::now();
             // SAFETY: helper contract: category, NUL-terminated name and writable body.
             unsafe { helper(category, name.as_ptr(), body.as_mut_ptr().cast::<c_char>()) };
+            crate::hookstats::record(started.elapsed());
         }
     }
 }

@@ -16,6 +16,7 @@ mod control;
 mod ffi;
 mod fixture;
 mod hook;
+mod hookstats;
 mod loader;
 mod logger;
 mod mancmds;
