@@ -53,11 +53,13 @@ pub struct ActionPool {
     max_total: usize,
 }
 
-/// An AMI error reply naming the request's ActionID.
+/// An AMI error reply naming the request's ActionID (as `astman_send_error`: the value as
+/// `astman_get_header` reads it, and no ActionID line when it is empty).
 pub fn error_reply(action: &Message, text: &str) -> Message {
     let mut m = Message::default();
     m.push("Response", "Error");
-    if let Some(id) = action.get("ActionID") {
+    let id = action.header("ActionID");
+    if !id.is_empty() {
         m.push("ActionID", id);
     }
     m.push("Message", text);
@@ -278,6 +280,17 @@ mod tests {
         assert!(e.get("Message").unwrap().contains("busy"));
         pool.forget_client(1);
         pool.shutdown();
+    }
+
+    #[test]
+    fn error_replies_echo_the_actionid_as_ami_does() {
+        let mut a = Message::default();
+        a.push("Action", "Status");
+        a.push("ActionID", "  9");
+        assert_eq!(error_reply(&a, "x").get("ActionID"), Some("9"));
+        a.headers[1].1.clear();
+        assert_eq!(error_reply(&a, "x").get("ActionID"), None);
+        assert_eq!(error_reply(&a, "x").headers.len(), 2);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use super::classes::{AGI, SYSTEM};
-use super::message::Message;
+use super::message::{Message, skip_blanks};
 
 /// AMI's answer when Originate's application or data is refused.
 pub const ORIGINATE_FORBIDDEN: &str = "Originate Access Forbidden: app or data blacklisted";
@@ -93,11 +93,6 @@ fn app_permitted(app: &str, data: &str, user_write: u32) -> bool {
             Search::Data => data.contains(word),
         })
         .all(|(_, _, needs)| user_write & needs != 0)
-}
-
-/// `astman_get_header` skips leading bytes up to space in a value.
-fn skip_blanks(value: &str) -> &str {
-    value.trim_start_matches(|c: char| c <= ' ')
 }
 
 /// `strcasestr`: `needle` anywhere in `haystack`, ASCII case ignored.
