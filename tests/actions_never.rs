@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::record::{executed, hook_texts};
 use common::ws::{WsClient, connect, field};
 use common::{Opts, StandIn};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const MANAGER_CONF: &str = "[general]\nenabled = yes\nbindaddr = 127.0.0.1\n\n\
 [admin]\nsecret = pw\nread =\nwrite = all\n\n\
@@ -254,4 +254,36 @@ fn never_list_is_answered_by_the_module_at_verbosity_0_and_3() {
     for used in ["Originate", "CoreShowChannels", "Setvar"] {
         assert!(texts.iter().any(|t| t.action() == used), "{used} never reached the hook");
     }
+}
+
+/// Sends a raw JSON object and returns the reply with a `Response` (ActionID not used).
+fn run_raw(c: &mut WsClient, v: Value) -> Value {
+    c.send_json(&v);
+    c.wait_for(WAIT, |v| v.get("Response").is_some()).expect("reply")
+}
+
+#[test]
+fn module_answers_read_headers_and_echo_actionid_like_ami() {
+    let s =
+        StandIn::start(&[("manager.conf", MANAGER_CONF)], Opts { verbose: 3, ..Opts::default() });
+    let mut c = login(s.ws_port().unwrap(), "admin");
+    let r = run(&mut c, &[("Action", "Setvar"), ("Variable", "WSX"), ("Value", "v")]);
+    assert_eq!(field(&r, "Response"), "Success", "{r}");
+    // astman_get_header skips leading blanks of a value, whoever answers the action.
+    let r = run_raw(&mut c, json!({"Action":"Getvar","ActionID":" 7","Variable":" \tWSX"}));
+    assert_eq!((field(&r, "Variable"), field(&r, "Value")), ("WSX", "v"), "{r}");
+    assert_eq!(field(&r, "ActionID"), "7", "{r}");
+    for action in ["Ping", "Status", "NoSuchAction", "Getvar", "Events", "Hangup"] {
+        let r = run_raw(&mut c, json!({"Action": action, "ActionID": "  42"}));
+        assert_eq!(r.get("ActionID"), Some(&json!("42")), "{action}: {r}");
+        // An empty ActionID is not echoed (astman_send_response_full).
+        let r = run_raw(&mut c, json!({"Action": action, "ActionID": ""}));
+        assert_eq!(r.get("ActionID"), None, "{action}: {r}");
+    }
+    let live = originate(&mut c, "blank");
+    let r = run_raw(&mut c, json!({"Action":"Hangup","Channel": format!(" {}", live[0])}));
+    assert_eq!(field(&r, "Message"), "Channel Hungup", "{r}");
+    assert!(wait_gone(&mut c, "Local/blank@"));
+    let r = run_raw(&mut c, json!({"Action":"Getvar","Channel":" PJSIP/none-1","Variable":"X"}));
+    assert_eq!(field(&r, "Message"), "No such channel", "{r}");
 }
