@@ -251,12 +251,10 @@ fn a_slow_action_delays_no_events_and_no_other_client() {
         ("Command", "standin sleep 5"),
         ("ActionID", "slow"),
     ]);
-    for id in ["one-a", "one-b"] {
-        slow.send_action(&[
-            ("Action", "Command"),
-            ("Command", "standin sleep 1"),
-            ("ActionID", id),
-        ]);
+    // Queued behind it: this client's actions run in the order sent.
+    for id in ["next-a", "next-b"] {
+        let sleep = [("Action", "Command"), ("Command", "standin sleep 0.2"), ("ActionID", id)];
+        slow.send_action(&sleep);
     }
     // A fourth action in flight is over this client's limit: refused at once.
     slow.send_action(&[("Action", "Ping"), ("ActionID", "over")]);
@@ -272,7 +270,7 @@ fn a_slow_action_delays_no_events_and_no_other_client() {
     let other_took = t.elapsed();
     assert!(other_took < Duration::from_secs(1), "other client's Ping took {other_took:?}");
 
-    // The slow client gets all three replies: the short ones first.
+    // The slow client gets all three replies, in the order sent.
     let mut replies = Vec::new();
     let mut done = sent;
     while replies.len() < 3 {
@@ -284,7 +282,7 @@ fn a_slow_action_delays_no_events_and_no_other_client() {
         replies.push(r);
     }
     let order: Vec<&str> = replies.iter().map(|r| field(r, "ActionID")).collect();
-    assert_eq!(order.last(), Some(&"slow"), "{replies:?}");
+    assert_eq!(order, ["slow", "next-a", "next-b"], "{replies:?}");
     for r in &replies {
         assert_eq!(field(r, "Response"), "Success", "{r}");
         assert!(field(r, "Output").starts_with("slept "), "{r}");
@@ -317,4 +315,30 @@ fn a_slow_action_delays_no_events_and_no_other_client() {
         assert!(pct(50) < Duration::from_millis(50), "watcher {n}: p50 latency {:?}", pct(50));
     }
     assert_eq!(s.exit_signal(), None);
+}
+
+#[test]
+fn one_clients_actions_run_in_order_like_an_ami_session() {
+    let (s, port) = start("");
+    let mut c = login(port, "admin");
+    // Pipelined without waiting: each Getvar must see the Setvar sent just before it, and the
+    // replies come back in the order sent (AMI runs a session's actions one after another).
+    let mut sent = Vec::new();
+    for n in 0..5 {
+        let v = format!("value-{n}");
+        sent.push(c.send_action(&[("Action", "Setvar"), ("Variable", "WSORDER"), ("Value", &v)]));
+        sent.push(c.send_action(&[("Action", "Getvar"), ("Variable", "WSORDER")]));
+        sent.push(c.send_action(&[("Action", "Ping")]));
+    }
+    let mut got = Vec::new();
+    while got.len() < sent.len() {
+        let v = c.wait_for(WAIT, |v| v.get("Response").is_some()).expect("reply");
+        got.push(v);
+    }
+    let ids: Vec<&str> = got.iter().map(|v| field(v, "ActionID")).collect();
+    assert_eq!(ids, sent, "replies out of order");
+    for (n, v) in got.iter().skip(1).step_by(3).enumerate() {
+        assert_eq!(field(v, "Value"), format!("value-{n}"), "{v}");
+    }
+    drop(s);
 }
