@@ -223,6 +223,27 @@ fn round(s: &StandIn, port: u16, tag: &str) {
     assert_error(&r, "Regex format invalid, Channel param should be /regex/");
     assert_error(&run(&mut caller, &[("Action", "Hangup")]), "No channel specified");
 
+    // AMI matches action names ignoring case, and so does the never-list.
+    let live = originate(&mut admin, &format!("case{tag}"));
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("Action", "GETVAR"), ("Channel", &live[0]), ("Variable", "CHANNEL")],
+        vec![("Action", "status"), ("Channel", &live[0])],
+        vec![("Action", "listcommands")],
+        vec![("Action", "EVENTS"), ("EventMask", "on")],
+        vec![("Action", "waitevent")],
+        vec![("Action", "FILTER"), ("Operation", "add"), ("Filter", "Event: X")],
+        vec![("Action", "challenge"), ("AuthType", "md5")],
+        vec![("Action", "pjsipHangup"), ("Channel", &live[0])],
+        vec![("Action", "LOGIN"), ("Username", "admin"), ("Secret", "pw")],
+    ];
+    for pairs in &cases {
+        let r = run(&mut admin, pairs);
+        assert!(matches!(field(&r, "Response"), "Success" | "Error"), "{pairs:?}: {r}");
+    }
+    let r = run(&mut admin, &[("Action", "hANGUP"), ("Channel", &live[0])]);
+    assert_eq!(field(&r, "Message"), "Channel Hungup", "{r}");
+    assert!(wait_gone(&mut admin, &format!("Local/case{tag}@")));
+
     // Logoff ends this connection only.
     let r = run(&mut caller, &[("Action", "Logoff")]);
     assert_eq!(
