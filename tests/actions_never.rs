@@ -308,3 +308,45 @@ fn module_answers_read_headers_and_echo_actionid_like_ami() {
     let r = run_raw(&mut c, json!({"Action":"Getvar","Channel":" PJSIP/none-1","Variable":"X"}));
     assert_eq!(field(&r, "Message"), "No such channel", "{r}");
 }
+
+#[test]
+fn events_and_filter_actions_change_what_this_connection_receives() {
+    let conf = format!("{MANAGER_CONF}\n[watcher]\nsecret = pw\nread = all\nwrite = all\n");
+    let s = StandIn::start(&[("manager.conf", &conf)], Opts::default());
+    let port = s.ws_port().unwrap();
+    let mut admin = login(port, "admin");
+    let mut w = login(port, "watcher");
+    let mut other = login(port, "watcher");
+    let raise = |c: &mut WsClient, name: &str| {
+        let r = run(c, &[("Action", "UserEvent"), ("UserEvent", name)]);
+        assert_eq!(field(&r, "Response"), "Success", "{r}");
+    };
+    // The UserEvents names `w` receives up to and including `last`.
+    let seen_until = |c: &mut WsClient, last: &str| -> Vec<String> {
+        let mut names = Vec::new();
+        while let Some(v) = c.wait_for(WAIT, |v| field(v, "Event") == "UserEvent") {
+            names.push(field(&v, "UserEvent").to_string());
+            if names.last().map(String::as_str) == Some(last) {
+                return names;
+            }
+        }
+        panic!("never saw {last}; saw {names:?}");
+    };
+    raise(&mut admin, "First");
+    assert_eq!(seen_until(&mut w, "First"), ["First"]);
+    let r = run(&mut w, &[("Action", "Events"), ("EventMask", "off")]);
+    assert_eq!(field(&r, "Events"), "Off", "{r}");
+    raise(&mut admin, "WhileOff");
+    let r = run(&mut w, &[("Action", "Events"), ("EventMask", "user")]);
+    assert_eq!(field(&r, "Events"), "On", "{r}");
+    raise(&mut admin, "On");
+    assert_eq!(seen_until(&mut w, "On"), ["On"], "Events off must stop delivery");
+    let filter = [("Action", "Filter"), ("Operation", "Add"), ("Filter", "UserEvent: Shown")];
+    assert_eq!(field(&run(&mut w, &filter), "Response"), "Success");
+    for name in ["Hidden", "Shown"] {
+        raise(&mut admin, name);
+    }
+    assert_eq!(seen_until(&mut w, "Shown"), ["Shown"], "the filter must hide Hidden");
+    // Another connection of the same user is not affected.
+    assert_eq!(seen_until(&mut other, "Shown"), ["First", "WhileOff", "On", "Hidden", "Shown"]);
+}
