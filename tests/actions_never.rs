@@ -350,3 +350,48 @@ fn events_and_filter_actions_change_what_this_connection_receives() {
     // Another connection of the same user is not affected.
     assert_eq!(seen_until(&mut other, "Shown"), ["First", "WhileOff", "On", "Hidden", "Shown"]);
 }
+
+#[test]
+fn the_module_cannot_be_unloaded_through_its_own_actions() {
+    let mut s = StandIn::start(&[("manager.conf", MANAGER_CONF)], Opts::default());
+    let port = s.ws_port().unwrap();
+    let mut c = login(port, "admin");
+    // An unload would run on the module's own action thread, which the unload must stop first:
+    // refused at once, the service keeps running, nothing reaches the core.
+    let refused: &[&[(&str, &str)]] = &[
+        &[("Action", "ModuleLoad"), ("LoadType", "unload"), ("Module", "res_ami_websocket.so")],
+        &[("Action", "ModuleLoad"), ("LoadType", "Refresh"), ("Module", " RES_AMI_WEBSOCKET")],
+        &[("Action", "ModuleLoad"), ("LoadType", "unload"), ("Module", "./res_ami_websocket.so")],
+        &[("Action", "Command"), ("Command", "module refresh res_ami_websocket.so")],
+        &[("Action", "Command"), ("Command", "  Module   Unload  res_ami_websocket")],
+        &[("Action", "Command"), ("Command", "module unload -h res_x.so res_ami_websocket.so")],
+    ];
+    for pairs in refused {
+        let started = Instant::now();
+        let r = run(&mut c, pairs);
+        assert_eq!(field(&r, "Response"), "Error", "{pairs:?}: {r}");
+        assert!(field(&r, "Message").contains("own action"), "{pairs:?}: {r}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{pairs:?}");
+    }
+    assert!(hook_texts(&s).is_empty(), "{:?}", hook_texts(&s));
+    // Reloading it, or unloading another module, is the core's business as usual.
+    let r = run(
+        &mut c,
+        &[("Action", "ModuleLoad"), ("LoadType", "reload"), ("Module", "res_ami_websocket.so")],
+    );
+    assert_eq!(field(&r, "Message"), "Module reloaded.", "{r}");
+    let r = run(&mut c, &[("Action", "Command"), ("Command", "module refresh res_other.so")]);
+    let out = r["Output"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect());
+    let out: Vec<&str> = out.unwrap_or_default();
+    assert!(out.contains(&"Unable to unload resource res_other.so"), "{r}");
+    let r = run(
+        &mut c,
+        &[("Action", "ModuleLoad"), ("LoadType", "unload"), ("Module", "res_other.so")],
+    );
+    assert_eq!(field(&r, "Message"), "Module not found.", "{r}");
+    assert_eq!(field(&run(&mut c, &[("Action", "Ping")]), "Ping"), "Pong");
+    let mut fresh = login(port, "admin");
+    assert_eq!(field(&run(&mut fresh, &[("Action", "Ping")]), "Ping"), "Pong");
+    assert!(s.rx("module show like res_ami").contains("Running"));
+    assert_eq!(s.exit_signal(), None);
+}
