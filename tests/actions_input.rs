@@ -285,7 +285,7 @@ fn hostile_ami_text_actions_are_refused_with_a_named_error() {
     let cases: Vec<(&str, String, String)> = vec![
         (
             "CR inside a line",
-            format!("Action: UserEvent\r\nUserEvent: x\r\nFoo: a\rAction: Originate\r\n\r\n"),
+            "Action: UserEvent\r\nUserEvent: x\r\nFoo: a\rAction: Originate\r\n\r\n".into(),
             format!("Invalid value for 'Foo': contains CR {CTRL}"),
         ),
         (

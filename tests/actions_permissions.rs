@@ -35,9 +35,12 @@ const CLASS_NAMES: &[(u32, &str)] = &[
     (AGI, "agi"),
 ];
 
+/// Headers of an action, besides Action and ActionID.
+type Headers = &'static [(&'static str, &'static str)];
+
 /// The actions of the recorded fixture with the write classes Asterisk 22 registers them with
 /// (`None`: no such action), and the headers that make them succeed when permitted.
-const ACTIONS: &[(&str, Option<u32>, &[(&str, &str)])] = &[
+const ACTIONS: &[(&str, Option<u32>, Headers)] = &[
     ("Ping", Some(0), &[]),
     ("CoreSettings", Some(SYSTEM | REPORTING), &[]),
     ("CoreStatus", Some(SYSTEM | REPORTING), &[]),
