@@ -35,7 +35,7 @@ pub fn answer(job: &Job) -> Option<Vec<Message>> {
     if is("Getvar") {
         Some(vec![getvar(job)])
     } else if is("Hangup") {
-        Some(hangup(&job.action))
+        Some(hangup(&job.action, &job.user))
     } else if is("ListCommands") {
         Some(vec![list_commands(job)])
     } else if is("Status") {
@@ -132,8 +132,12 @@ fn cause_code(cause: &str) -> i32 {
     }
 }
 
-/// manager.c's action_hangup (name or /regex/ form), without the session it dereferences.
-fn hangup(m: &Message) -> Vec<Message> {
+/// manager.c's action_hangup (name or /regex/ form), without the session it dereferences. Each
+/// channel hung up is logged at verbosity 3 with the user's name, as AMI logs it.
+fn hangup(m: &Message, user: &str) -> Vec<Message> {
+    let log = |name: &str| {
+        crate::ast_verb!(3, "WebSocket Manager '{user}' hanging up channel: {name}");
+    };
     let target = m.header("Channel");
     if target.is_empty() {
         return vec![error_reply(m, "No channel specified")];
@@ -144,6 +148,7 @@ fn hangup(m: &Message) -> Vec<Message> {
             crate::ast_notice!("Request to hangup non-existent channel: {target}");
             return vec![error_reply(m, "No such channel")];
         };
+        log(&c.name());
         c.soft_hangup(cause);
         return vec![ack(m, Some("Channel Hungup"))];
     }
@@ -162,6 +167,7 @@ fn hangup(m: &Message) -> Vec<Message> {
         if !re.is_match(&name).unwrap_or(false) {
             continue;
         }
+        log(&name);
         c.soft_hangup(cause);
         let mut ev = Message::default();
         ev.push("Event", "ChannelHungup");
