@@ -196,6 +196,13 @@ fn round(s: &StandIn, port: u16, tag: &str) {
     assert_eq!((field(&r, "Response"), field(&r, "Message")), ("Success", "Channel Hungup"), "{r}");
     let prefix = format!("Local/g{tag}@default-");
     assert!(wait_gone(&mut admin, &prefix), "channels of {prefix} still up");
+    // Logged with the user's name at verbosity 3, as AMI logs it.
+    let logged = format!("WebSocket Manager 'caller' hanging up channel: {}", live[0]);
+    if tag == "v3" {
+        s.expect_log(&logged);
+    } else {
+        assert!(!s.core_log().contains(&logged), "logged at verbosity 0");
+    }
     let r = run(&mut caller, &[("Action", "Hangup"), ("Channel", &live[0])]);
     assert_error(&r, "No such channel");
     s.expect_log(&format!("Request to hangup non-existent channel: {}", live[0]));
