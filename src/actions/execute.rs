@@ -1,5 +1,6 @@
 //! Runs one action for one user with AMI's meaning: unknown name, write classes, Originate and
-//! dialplan-function rules, the actions that must never reach the hook, then the hook itself.
+//! dialplan-function rules, no unloading of this module from its own thread, the actions that
+//! must never reach the hook, then the hook itself.
 
 use crate::ami::classes::action_permitted;
 use crate::ami::message::{Message, parse_ami_text};
@@ -29,6 +30,9 @@ pub fn check(job: &Job, required: Option<u32>) -> Result<(), Message> {
     if name.eq_ignore_ascii_case("Originate") {
         rules::originate_permitted(&job.action, job.write)
             .map_err(|msg| error_reply(&job.action, msg))?;
+    }
+    if rules::unloads_module(&job.action, crate::MODULE_NAME) {
+        return Err(error_reply(&job.action, rules::SELF_UNLOAD_REFUSED));
     }
     Ok(())
 }

@@ -13,13 +13,19 @@ use super::pool::{Job, error_reply};
 fn ack(action: &Message, message: Option<&str>) -> Message {
     let mut m = Message::default();
     m.push("Response", "Success");
-    if let Some(id) = action.action_id().filter(|id| !id.is_empty()) {
-        m.push("ActionID", id);
-    }
+    push_action_id(&mut m, action);
     if let Some(text) = message {
         m.push("Message", text);
     }
     m
+}
+
+/// `ActionID: x` as manager.c writes it: the value `astman_get_header` reads, none when empty.
+fn push_action_id(reply: &mut Message, action: &Message) {
+    let id = action.header("ActionID");
+    if !id.is_empty() {
+        reply.push("ActionID", id);
+    }
 }
 
 /// The answer for an action the module handles itself, or `None` when it is not one of them.
@@ -29,7 +35,7 @@ pub fn answer(job: &Job) -> Option<Vec<Message>> {
     if is("Getvar") {
         Some(vec![getvar(job)])
     } else if is("Hangup") {
-        Some(hangup(&job.action))
+        Some(hangup(&job.action, &job.user))
     } else if is("ListCommands") {
         Some(vec![list_commands(job)])
     } else if is("Status") {
@@ -46,19 +52,21 @@ pub fn answer(job: &Job) -> Option<Vec<Message>> {
 /// manager.c's action_getvar, without the session it dereferences.
 fn getvar(job: &Job) -> Message {
     let m = &job.action;
-    let var = m.get("Variable").unwrap_or_default();
+    let var = m.header("Variable");
     if var.is_empty() {
         return error_reply(m, "No variable specified");
     }
     if !function_read_permitted(var, job.write) {
         return error_reply(m, GETVAR_FORBIDDEN);
     }
-    let chan = match m.get("Channel").filter(|c| !c.is_empty()) {
-        Some(name) => match Channel::by_name(name) {
+    let name = m.header("Channel");
+    let chan = if name.is_empty() {
+        None
+    } else {
+        match Channel::by_name(name) {
             Some(c) => Some(c),
             None => return error_reply(m, "No such channel"),
-        },
-        None => None,
+        }
     };
     let value = if var.ends_with(')') {
         match chan.or_else(Channel::dummy) {
@@ -124,18 +132,23 @@ fn cause_code(cause: &str) -> i32 {
     }
 }
 
-/// manager.c's action_hangup (name or /regex/ form), without the session it dereferences.
-fn hangup(m: &Message) -> Vec<Message> {
-    let target = m.get("Channel").unwrap_or_default();
+/// manager.c's action_hangup (name or /regex/ form), without the session it dereferences. Each
+/// channel hung up is logged at verbosity 3 with the user's name, as AMI logs it.
+fn hangup(m: &Message, user: &str) -> Vec<Message> {
+    let log = |name: &str| {
+        crate::ast_verb!(3, "WebSocket Manager '{user}' hanging up channel: {name}");
+    };
+    let target = m.header("Channel");
     if target.is_empty() {
         return vec![error_reply(m, "No channel specified")];
     }
-    let cause = cause_code(m.get("Cause").unwrap_or_default());
+    let cause = cause_code(m.header("Cause"));
     if !target.starts_with('/') {
         let Some(c) = Channel::by_name(target) else {
             crate::ast_notice!("Request to hangup non-existent channel: {target}");
             return vec![error_reply(m, "No such channel")];
         };
+        log(&c.name());
         c.soft_hangup(cause);
         return vec![ack(m, Some("Channel Hungup"))];
     }
@@ -154,20 +167,17 @@ fn hangup(m: &Message) -> Vec<Message> {
         if !re.is_match(&name).unwrap_or(false) {
             continue;
         }
+        log(&name);
         c.soft_hangup(cause);
         let mut ev = Message::default();
         ev.push("Event", "ChannelHungup");
         ev.push("Channel", name);
-        if let Some(id) = m.action_id().filter(|id| !id.is_empty()) {
-            ev.push("ActionID", id);
-        }
+        push_action_id(&mut ev, m);
         out.push(ev);
     }
     let mut done = Message::default();
     done.push("Event", "ChannelsHungupListComplete");
-    if let Some(id) = m.action_id().filter(|id| !id.is_empty()) {
-        done.push("ActionID", id);
-    }
+    push_action_id(&mut done, m);
     done.push("EventList", "Complete");
     done.push("ListItems", (out.len() - 1).to_string());
     out.push(done);

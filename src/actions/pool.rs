@@ -1,9 +1,10 @@
 //! A small pool of action threads: actions never run on the network loop or on Asterisk's
-//! threads. Limits on actions in flight per client and in total; replies go back to the loop
-//! through a list and its waker.
+//! threads. One client's actions run one after another, in the order sent (as AMI runs a
+//! session's actions), different clients' in parallel. Limits on actions in flight per client
+//! and in total; replies go back to the loop through a list and its waker.
 #![forbid(unsafe_code)]
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -36,8 +37,18 @@ pub type Executor = Arc<dyn Fn(&Job) -> Vec<Message> + Send + Sync>;
 /// Called once on each worker thread before its first job.
 pub type ThreadInit = Arc<dyn Fn() + Send + Sync>;
 
+/// Jobs waiting, the clients with a job running, and the stop flag.
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Clients whose action runs now: their next one waits, so a client's actions run in the
+    /// order sent (a pipelined Setvar then Getvar sees the value; replies come in order).
+    running: HashSet<u64>,
+    stop: bool,
+}
+
 struct Inner {
-    queue: Mutex<(VecDeque<Job>, bool)>,
+    queue: Mutex<Queue>,
     ready: Condvar,
     done: Mutex<Vec<Done>>,
     notify: Box<dyn Fn() + Send + Sync>,
@@ -53,11 +64,13 @@ pub struct ActionPool {
     max_total: usize,
 }
 
-/// An AMI error reply naming the request's ActionID.
+/// An AMI error reply naming the request's ActionID (as `astman_send_error`: the value as
+/// `astman_get_header` reads it, and no ActionID line when it is empty).
 pub fn error_reply(action: &Message, text: &str) -> Message {
     let mut m = Message::default();
     m.push("Response", "Error");
-    if let Some(id) = action.get("ActionID") {
+    let id = action.header("ActionID");
+    if !id.is_empty() {
         m.push("ActionID", id);
     }
     m.push("Message", text);
@@ -75,7 +88,7 @@ impl ActionPool {
         notify: Box<dyn Fn() + Send + Sync>,
     ) -> std::io::Result<Self> {
         let inner = Arc::new(Inner {
-            queue: Mutex::new((VecDeque::new(), false)),
+            queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
             done: Mutex::new(Vec::new()),
             notify,
@@ -118,7 +131,7 @@ impl ActionPool {
         }
         *self.in_flight.entry(job.conn_id).or_insert(0) += 1;
         self.total += 1;
-        self.inner.queue.lock().0.push_back(job);
+        self.inner.queue.lock().jobs.push_back(job);
         self.inner.ready.notify_one();
         Ok(())
     }
@@ -141,9 +154,9 @@ impl ActionPool {
     /// A client went away: drop its queued jobs (running ones finish; their replies are dropped).
     pub fn forget_client(&mut self, conn_id: u64) {
         let mut q = self.inner.queue.lock();
-        let before = q.0.len();
-        q.0.retain(|j| j.conn_id != conn_id);
-        let dropped = before - q.0.len();
+        let before = q.jobs.len();
+        q.jobs.retain(|j| j.conn_id != conn_id);
+        let dropped = before - q.jobs.len();
         drop(q);
         self.total = self.total.saturating_sub(dropped);
         if let Some(n) = self.in_flight.get_mut(&conn_id) {
@@ -163,8 +176,8 @@ impl ActionPool {
     pub fn shutdown(&mut self) {
         {
             let mut q = self.inner.queue.lock();
-            q.0.clear();
-            q.1 = true;
+            q.jobs.clear();
+            q.stop = true;
         }
         self.inner.ready.notify_all();
         for t in self.threads.drain(..) {
@@ -185,10 +198,14 @@ fn worker(inner: &Inner, exec: &Executor, init: &ThreadInit) {
         let job = {
             let mut q = inner.queue.lock();
             loop {
-                if q.1 {
+                if q.stop {
                     return;
                 }
-                if let Some(job) = q.0.pop_front() {
+                // The oldest job of a client that has none running.
+                let Queue { jobs, running, .. } = &mut *q;
+                let next = jobs.iter().position(|j| !running.contains(&j.conn_id));
+                if let Some(job) = next.and_then(|at| jobs.remove(at)) {
+                    running.insert(job.conn_id);
                     break job;
                 }
                 inner.ready.wait(&mut q);
@@ -196,7 +213,10 @@ fn worker(inner: &Inner, exec: &Executor, init: &ThreadInit) {
         };
         let frames = crate::guard::catch(|| exec(&job))
             .unwrap_or_else(|| vec![error_reply(&job.action, "Internal error running the action")]);
+        // Replies are listed before the client's next action may start: they stay in order.
         inner.done.lock().push(Done { conn_id: job.conn_id, frames });
+        inner.queue.lock().running.remove(&job.conn_id);
+        inner.ready.notify_one();
         (inner.notify)();
     }
 }
@@ -278,6 +298,58 @@ mod tests {
         assert!(e.get("Message").unwrap().contains("busy"));
         pool.forget_client(1);
         pool.shutdown();
+    }
+
+    #[test]
+    fn one_clients_actions_run_in_order_and_clients_in_parallel() {
+        type Log = Arc<Mutex<Vec<(u64, String, Instant, Instant)>>>;
+        let log: Log = Arc::new(Mutex::new(Vec::new()));
+        let l2 = Arc::clone(&log);
+        let exec: Executor = Arc::new(move |j: &Job| {
+            let start = Instant::now();
+            std::thread::sleep(Duration::from_millis(20));
+            let id = j.action.get("ActionID").unwrap_or_default().to_string();
+            l2.lock().push((j.conn_id, id.clone(), start, Instant::now()));
+            let mut m = Message::default();
+            m.push("ActionID", id);
+            vec![m]
+        });
+        let mut pool =
+            ActionPool::start(4, 100, 1000, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
+        for k in 0..5 {
+            for c in [1u64, 2] {
+                pool.submit(job(c, &format!("{c}-{k}"))).unwrap();
+            }
+        }
+        let done = wait_done(&mut pool, 10);
+        assert_eq!(done.len(), 10);
+        for c in [1u64, 2] {
+            let replies: Vec<&str> = done
+                .iter()
+                .filter(|d| d.conn_id == c)
+                .map(|d| d.frames[0].get("ActionID").unwrap())
+                .collect();
+            let want: Vec<String> = (0..5).map(|k| format!("{c}-{k}")).collect();
+            assert_eq!(replies, want, "client {c}'s replies out of order");
+            let runs: Vec<(Instant, Instant)> =
+                log.lock().iter().filter(|e| e.0 == c).map(|e| (e.2, e.3)).collect();
+            assert!(runs.windows(2).all(|w| w[0].1 <= w[1].0), "client {c}'s actions overlapped");
+        }
+        let log = log.lock();
+        let overlap =
+            log.iter().any(|a| log.iter().any(|b| a.0 == 1 && b.0 == 2 && a.2 < b.3 && b.2 < a.3));
+        assert!(overlap, "different clients never ran in parallel");
+    }
+
+    #[test]
+    fn error_replies_echo_the_actionid_as_ami_does() {
+        let mut a = Message::default();
+        a.push("Action", "Status");
+        a.push("ActionID", "  9");
+        assert_eq!(error_reply(&a, "x").get("ActionID"), Some("9"));
+        a.headers[1].1.clear();
+        assert_eq!(error_reply(&a, "x").get("ActionID"), None);
+        assert_eq!(error_reply(&a, "x").headers.len(), 2);
     }
 
     #[test]

@@ -41,6 +41,13 @@ impl Message {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// The value of header `name` as AMI's `astman_get_header` returns it to an action: the
+    /// first header of that name (ASCII case ignored) with its leading blanks (bytes up to
+    /// space) skipped; "" when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.get(name).map_or("", skip_blanks)
+    }
+
     /// Every value of the headers called `name` (ASCII case ignored), in order.
     pub fn get_all(&self, name: &str) -> Vec<&str> {
         self.headers
@@ -90,6 +97,11 @@ impl Message {
         out.push_str("\r\n");
         out
     }
+}
+
+/// `ast_skip_blanks`: the value without its leading bytes up to space (tabs, spaces, ...).
+pub fn skip_blanks(value: &str) -> &str {
+    value.trim_start_matches(|c: char| c <= ' ')
 }
 
 /// Splits concatenated AMI text (for example every piece of one hook response, joined) into
@@ -154,6 +166,16 @@ mod tests {
 
     fn msg(pairs: &[(&str, &str)]) -> Message {
         Message::from_pairs(pairs)
+    }
+
+    #[test]
+    fn header_reads_like_astman_get_header() {
+        let m = msg(&[("ActionID", " \t 7 "), ("variable", "X"), ("Variable", "Y"), ("E", "")]);
+        assert_eq!(m.header("actionid"), "7 ");
+        assert_eq!(m.header("Variable"), "X");
+        assert_eq!(m.header("E"), "");
+        assert_eq!(m.header("Missing"), "");
+        assert_eq!(skip_blanks("\u{1}\u{1f} a b"), "a b");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use super::classes::{AGI, SYSTEM};
-use super::message::Message;
+use super::message::{Message, skip_blanks};
 
 /// AMI's answer when Originate's application or data is refused.
 pub const ORIGINATE_FORBIDDEN: &str = "Originate Access Forbidden: app or data blacklisted";
@@ -93,11 +93,6 @@ fn app_permitted(app: &str, data: &str, user_write: u32) -> bool {
             Search::Data => data.contains(word),
         })
         .all(|(_, _, needs)| user_write & needs != 0)
-}
-
-/// `astman_get_header` skips leading bytes up to space in a value.
-fn skip_blanks(value: &str) -> &str {
-    value.trim_start_matches(|c: char| c <= ' ')
 }
 
 /// `strcasestr`: `needle` anywhere in `haystack`, ASCII case ignored.
@@ -212,6 +207,43 @@ pub fn read_escalating_function(expr: &str) -> Option<&'static str> {
             word_start && rest.trim_start_matches([' ', '\t']).starts_with('(')
         })
     })
+}
+
+/// AMI's error when an action would unload this module from one of its own threads.
+pub const SELF_UNLOAD_REFUSED: &str = "Could not unload module: it cannot unload itself from \
+     its own action thread (use the Asterisk CLI or AMI over TCP)";
+
+/// True when `msg` asks Asterisk to unload `module` (its name without `.so`), alone or before
+/// loading it again: `ModuleLoad` with `LoadType` `unload` or `refresh`, or a `Command` line
+/// `module unload ...` or `module refresh ...` naming it (CLI words match ignoring ASCII case).
+///
+/// Names are compared loosely (leading blanks and any path dropped, `.so` and ASCII case
+/// ignored), so some refused names would not have matched the loader: refusing those costs
+/// nothing. Run on one of the module's own action threads, the unload would wait for that very
+/// thread to stop and fail after its time limit, leaving the module loaded but stopped.
+pub fn unloads_module(msg: &Message, module: &str) -> bool {
+    let names = |name: &str| {
+        let base = name.trim().rsplit('/').next().unwrap_or_default();
+        let base = match base.len().checked_sub(3).and_then(|at| base.get(at..)) {
+            Some(ext) if ext.eq_ignore_ascii_case(".so") => base.get(..base.len() - 3),
+            _ => Some(base),
+        };
+        base.is_some_and(|b| b.eq_ignore_ascii_case(module))
+    };
+    let action = msg.header("Action");
+    if action.eq_ignore_ascii_case("ModuleLoad") {
+        let kind = msg.header("LoadType");
+        return (kind.eq_ignore_ascii_case("unload") || kind.eq_ignore_ascii_case("refresh"))
+            && names(msg.header("Module"));
+    }
+    if action.eq_ignore_ascii_case("Command") {
+        let words: Vec<&str> = msg.header("Command").split_whitespace().collect();
+        let verb = words.get(1).copied().unwrap_or_default();
+        return words.first().is_some_and(|w| w.eq_ignore_ascii_case("module"))
+            && (verb.eq_ignore_ascii_case("unload") || verb.eq_ignore_ascii_case("refresh"))
+            && words.iter().skip(2).any(|w| names(w));
+    }
+    false
 }
 
 /// Actions that must never be passed to `ast_hook_send_action`: the module answers them itself
@@ -422,6 +454,40 @@ mod tests {
         ];
         for (expr, want) in cases {
             assert_eq!(read_escalating_function(expr), *want, "{expr}");
+        }
+    }
+
+    #[test]
+    fn self_unload_is_recognised() {
+        let ml = |kind: &str, module: &str| {
+            Message::from_pairs(&[("Action", "ModuleLoad"), ("LoadType", kind), ("Module", module)])
+        };
+        let cmd = |line: &str| Message::from_pairs(&[("action", "COMMAND"), ("Command", line)]);
+        let me = "res_ami_websocket";
+        for m in [
+            ml("unload", "res_ami_websocket.so"),
+            ml("Refresh", " RES_AMI_WEBSOCKET"),
+            ml("unload", "./sub/../res_ami_websocket.SO"),
+            cmd("module refresh res_ami_websocket.so"),
+            cmd("  Module   Unload  res_ami_websocket "),
+            cmd("module unload -h res_x.so res_ami_websocket.so"),
+        ] {
+            assert!(unloads_module(&m, me), "{m:?}");
+        }
+        for m in [
+            ml("reload", "res_ami_websocket.so"),
+            ml("load", "res_ami_websocket.so"),
+            ml("unload", "res_ami_websocket2.so"),
+            ml("unload", "res_ami_websocket.so.bak"),
+            ml("unload", ""),
+            cmd("module reload res_ami_websocket.so"),
+            cmd("module show like res_ami_websocket"),
+            cmd("module unload res_other.so"),
+            cmd("module"),
+            cmd(""),
+            Message::from_pairs(&[("Action", "Ping"), ("Module", "res_ami_websocket")]),
+        ] {
+            assert!(!unloads_module(&m, me), "{m:?}");
         }
     }
 

@@ -132,6 +132,27 @@ impl WsClient {
         self.wait_for(timeout, |v| v.get("ActionID").and_then(Value::as_str) == Some(id))
     }
 
+    /// The response (a message with a `Response` key) carrying ActionID `id`; other messages,
+    /// events with that ActionID included (UserEvent copies it into its event), are skipped.
+    pub fn reply(&mut self, id: &str, timeout: Duration) -> Option<Value> {
+        self.wait_for(timeout, |v| {
+            v.get("Response").is_some() && v.get("ActionID").and_then(Value::as_str) == Some(id)
+        })
+    }
+
+    /// Sends a JSON value as one text message.
+    pub fn send_json(&mut self, v: &Value) {
+        self.send_text(&v.to_string());
+    }
+
+    /// The next text message (any content) within `timeout`, or None.
+    pub fn recv_text(&mut self, timeout: Duration) -> Option<String> {
+        match self.recv(timeout) {
+            Recv::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// Plain login; returns the response.
     pub fn login(&mut self, user: &str, secret: &str) -> Value {
         let id = self.send_action(&[("Action", "Login"), ("Username", user), ("Secret", secret)]);
@@ -163,4 +184,20 @@ impl WsClient {
 /// A string field of a JSON message.
 pub fn field<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The `Name: value` lines of one AMI text message (`ami-text` subprotocol), in order.
+pub fn ami_fields(text: &str) -> Vec<(String, String)> {
+    text.split("\r\n")
+        .filter_map(|l| l.split_once(": ").map(|(n, v)| (n.to_string(), v.to_string())))
+        .collect()
+}
+
+/// The first value of header `name` in AMI text ("" when absent).
+pub fn ami_field(text: &str, name: &str) -> String {
+    ami_fields(text)
+        .into_iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+        .unwrap_or_default()
 }

@@ -1,5 +1,5 @@
 //! The stand-in core's own CLI commands, registered as real `ast_cli_entry` structs through the
-//! same registration as a module's: module load/unload/reload/show, core set verbose/debug,
+//! same registration as a module's: module load/unload/refresh/reload/show, core set verbose/debug,
 //! core show version/uptime/help/channels, core stop now, manager show command(s), standin ...
 
 use std::ffi::{CStr, c_char, c_int};
@@ -145,6 +145,7 @@ static CORE: &[Builtin] = &[
         Status::Success
     }),
     builtin!(c"module unload", c"Unload a module by name", c"Usage: module unload [-f|-h] <module_1> [<module_2> ... ]\n       Unloads modules; -h unloads even when the module refuses.\n", unload),
+    builtin!(c"module refresh", c"Completely unloads and loads a module by name", c"Usage: module refresh <module name> [recursively]\n       Unloads and loads the specified module into Asterisk.\n", refresh),
     builtin!(c"module reload", c"Reload configuration for a module", c"Usage: module reload [module ...]\n       Reloads the listed modules, or all.\n", reload),
     builtin!(c"module show [like]", c"List modules and info", c"Usage: module show [like keyword]\n       Lists the loaded modules.\n", module_show),
     builtin!(c"manager show command", c"Show a manager interface command", c"Usage: manager show command <actionname> [<actionname> [...]]\n       Shows details of manager actions, with their [Privilege].\n", |a| {
@@ -251,6 +252,21 @@ fn unload(a: &Args) -> Status {
         }
         a.out(&format!("Unloaded {name}\n"));
     }
+    Status::Success
+}
+
+/// `module refresh <module>`: a soft unload, then a load (`ast_refresh_resource`).
+fn refresh(a: &Args) -> Status {
+    if !(3..=4).contains(&a.argv.len()) {
+        return Status::ShowUsage;
+    }
+    let name = a.arg(2);
+    let res = if loader::unload(name, false) != 0 { 1 } else { -loader::load(name).abs() };
+    if res != 0 {
+        a.out(&format!("Unable to {} resource {name}\n", if res > 0 { "unload" } else { "load" }));
+        return Status::Failure;
+    }
+    a.out(&format!("Unloaded and loaded {name}\n"));
     Status::Success
 }
 

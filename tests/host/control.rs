@@ -122,6 +122,29 @@ pub static COMMANDS: &[Builtin] = &[
         }
         Status::Success
     }),
+    cmd!(c"standin show actions", c"Texts sent to ast_hook_send_action", c"Usage: standin show actions\n       Lists every text that reached ast_hook_send_action (escaped, one per line) with the\n       number of header lines the core kept from it.\n", |a| {
+        let list = world::with(|w| w.sent_actions.clone());
+        a.out(&format!("actions: {}\n", list.len()));
+        for (text, kept) in list {
+            a.out(&format!("headers {kept}: {}\n", text.escape_debug()));
+        }
+        Status::Success
+    }),
+    cmd!(c"standin register action", c"Register a manager action at run time", c"Usage: standin register action <name> <classes|none>\n       Registers an action (as a module loaded later would) that answers Success.\n", |a| {
+        let (Some(name), Some(classes)) = (a.argv.get(3), a.argv.get(4)) else {
+            return Status::ShowUsage;
+        };
+        match crate::mancmds::register_late(name, classes) {
+            Ok(bits) => {
+                a.out(&format!("registered {name} ({})\n", crate::amimsg::authority_to_str(bits)));
+                Status::Success
+            }
+            Err(e) => {
+                a.out(&format!("{e}\n"));
+                Status::Failure
+            }
+        }
+    }),
     cmd!(c"standin show resources", c"Threads and open descriptors of the stand-in", c"Usage: standin show resources\n       Counts /proc/self/task and /proc/self/fd entries.\n", |a| {
         a.out(&format!(
             "threads: {}\nfds: {}\nchannel handles: {}\n",

@@ -214,6 +214,8 @@ pub unsafe extern "C" fn standin_hook_send_action(
     // SAFETY: msg is a NUL-terminated string per the contract.
     let bytes = unsafe { std::ffi::CStr::from_ptr(msg) }.to_bytes();
     let m: Message = amimsg::parse(bytes);
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    crate::world::with(|w| w.sent_actions.push((text, m.headers.len())));
     actions::dispatch(Ptr(hook), &m)
 }
 

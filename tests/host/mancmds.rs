@@ -3,7 +3,9 @@
 //! CLI output built from them.
 #![forbid(unsafe_code)]
 
-use crate::amimsg::authority_to_str;
+use std::sync::Mutex;
+
+use crate::amimsg::{PERMS, authority_to_str};
 
 const SYS: i32 = 1 << 0;
 const CALL: i32 = 1 << 1;
@@ -158,14 +160,57 @@ pub const ACTIONS: &[(&str, i32)] = &[
     ("SorceryMemoryCachePopulate", SYS),
 ];
 
+/// Actions registered at run time (`standin register action`), as a module loaded later would
+/// (`ast_manager_register2`). Names are leaked: a handful per run, for tests.
+static LATE: Mutex<Vec<(&'static str, i32)>> = Mutex::new(Vec::new());
+
+/// Every registered action: the built-in table, then those registered at run time.
+pub fn all() -> Vec<(&'static str, i32)> {
+    let mut v = ACTIONS.to_vec();
+    v.extend(LATE.lock().unwrap_or_else(|e| e.into_inner()).iter().copied());
+    v
+}
+
 /// The registered action of this name (case-insensitive), with its canonical spelling.
 pub fn find(name: &str) -> Option<(&'static str, i32)> {
-    ACTIONS.iter().copied().find(|(n, _)| n.eq_ignore_ascii_case(name))
+    all().into_iter().find(|(n, _)| n.eq_ignore_ascii_case(name))
+}
+
+/// Whether `name` was registered at run time (its hook run answers a plain Success).
+pub fn is_late(name: &str) -> bool {
+    LATE.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+}
+
+/// Registers an action at run time with the write classes named in `classes` (a comma list of
+/// class names, or `none`). Refused, as `ast_manager_register2` refuses, for a name already
+/// registered; also for an invalid name or an unknown class word.
+pub fn register_late(name: &str, classes: &str) -> Result<i32, String> {
+    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !valid {
+        return Err(format!("invalid action name '{name}'"));
+    }
+    let mut authority = 0;
+    for word in classes.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        if word.eq_ignore_ascii_case("none") {
+            continue;
+        }
+        let Some((bit, _)) = PERMS.iter().find(|(_, n)| n.eq_ignore_ascii_case(word)) else {
+            return Err(format!("unknown class '{word}'"));
+        };
+        authority |= bit;
+    }
+    let mut late = LATE.lock().unwrap_or_else(|e| e.into_inner());
+    let known = ACTIONS.iter().chain(late.iter()).any(|(n, _)| n.eq_ignore_ascii_case(name));
+    if known {
+        return Err(format!("Manager: Action '{name}' already registered"));
+    }
+    late.push((Box::leak(name.to_string().into_boxed_str()), authority));
+    Ok(authority)
 }
 
 /// A one-line synopsis of the stand-in's own (never Asterisk's documentation text).
 pub fn synopsis(name: &str) -> String {
-    if crate::actions::simulated(name) {
+    if crate::actions::simulated(name) || is_late(name) {
         format!("Stand-in simulation of the {name} action.")
     } else {
         "Not available".to_string()
@@ -176,7 +221,7 @@ pub fn synopsis(name: &str) -> String {
 /// no colours; `[Privilege]` holds the authority text.
 pub fn show_command(names: &[String]) -> String {
     let mut out = String::new();
-    for (action, authority) in ACTIONS {
+    for (action, authority) in &all() {
         if !names.iter().any(|n| n.eq_ignore_ascii_case(action)) {
             continue;
         }
@@ -202,12 +247,33 @@ pub fn show_command(names: &[String]) -> String {
 
 /// `manager show commands`: a two-column table of every action and its synopsis.
 pub fn show_commands() -> String {
-    let width = ACTIONS.iter().map(|(n, _)| n.len()).max().unwrap_or(1);
+    let actions = all();
+    let width = actions.iter().map(|(n, _)| n.len()).max().unwrap_or(1);
     let rest = 80usize.saturating_sub(width + 4);
     let mut out = format!("  {:<width$}  {:.rest$}\n", "Action", "Synopsis");
     out.push_str(&format!("  {:<width$}  {:.rest$}\n", "------", "--------"));
-    for (n, _) in ACTIONS {
+    for (n, _) in &actions {
         out.push_str(&format!("  {:<width$}  {:.rest$}\n", n, synopsis(n)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_registered_at_run_time_are_found_and_shown() {
+        assert!(find("StandinLateUnitTest").is_none());
+        assert_eq!(register_late("StandinLateUnitTest", "system,reporting"), Ok(1 | 512));
+        assert_eq!(find("standinlateunittest"), Some(("StandinLateUnitTest", 1 | 512)));
+        assert!(is_late("STANDINLATEUNITTEST"));
+        assert!(show_command(&["StandinLateUnitTest".into()]).contains("system,reporting,all"));
+        assert!(show_commands().contains("StandinLateUnitTest"));
+        assert!(register_late("StandinLateUnitTest", "none").is_err());
+        assert!(register_late("Ping", "none").is_err());
+        assert!(register_late("Bad Name", "none").is_err());
+        assert!(register_late("StandinLateOther", "nosuchclass").is_err());
+        assert_eq!(register_late("StandinLateNone", "none"), Ok(0));
+    }
 }

@@ -1,5 +1,6 @@
 //! The simulated PBX state: live channels and bridges (what CoreShowChannels, BridgeList and
-//! Hangup see), global variables, AstDB, the commands "executed" by Originate System, counters.
+//! Hangup see), global variables, AstDB, the commands "executed" by Originate System, the texts
+//! sent to `ast_hook_send_action`, counters.
 #![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, HashMap};
@@ -46,6 +47,9 @@ pub struct World {
     pub globals: HashMap<String, String>,
     pub db: BTreeMap<(String, String), String>,
     pub executed: Vec<String>,
+    /// Every text passed to `ast_hook_send_action`, with the number of header lines the
+    /// core kept from it (`standin show actions`).
+    pub sent_actions: Vec<(String, usize)>,
     pub processed_calls: u64,
 }
 

@@ -1,6 +1,6 @@
 //! Core actions of main/manager.c: Ping, CoreSettings, CoreStatus, Logoff, UserEvent, Command,
-//! Reload, ModuleCheck, Challenge, Filter (the last two crash for the inputs that reach the
-//! session in Asterisk).
+//! Reload, ModuleCheck, ModuleLoad, Challenge, Filter (the last two crash for the inputs that
+//! reach the session in Asterisk).
 
 use super::{Msg, Session, crash};
 use crate::loader::{self, Reload};
@@ -113,6 +113,81 @@ pub fn reload(s: &Session<'_>) -> i32 {
         Reload::InProgress => s.error("A reload is in progress"),
         Reload::Uninitialized => s.error("Module not initialized"),
         Reload::Success => s.ack("Module Reloaded"),
+    }
+    0
+}
+
+/// `file_in_modules_dir`: 1 inside the module directory, 0 outside, -1 not found. The
+/// directory part is resolved as `realpath` would; the file itself may be the link the stand-in
+/// installs for the module under test (Asterisk's installed modules are plain files).
+fn file_in_modules_dir(module: &str) -> i32 {
+    let dir = loader::moddir();
+    let path = dir.join(module);
+    let parent = path.parent().map(std::fs::canonicalize);
+    let (Some(Ok(real_parent)), Ok(real_dir), true) =
+        (parent, std::fs::canonicalize(&dir), path.symlink_metadata().is_ok())
+    else {
+        return -1;
+    };
+    i32::from(real_parent.starts_with(real_dir))
+}
+
+/// `manager_moduleload`: load, unload (soft), refresh (soft unload, then load) or reload, with
+/// manager.c's messages (including its missing returns after the first two errors).
+pub fn module_load(s: &Session<'_>) -> i32 {
+    let (module, loadtype) = (s.get("Module"), s.get("LoadType"));
+    if loadtype.is_empty() {
+        s.error("Incomplete ModuleLoad action.");
+    }
+    if module.is_empty() && !loadtype.eq_ignore_ascii_case("reload") {
+        s.error("Need module name");
+    }
+    match file_in_modules_dir(module) {
+        0 => {
+            s.error("Module must be in the configured modules directory.");
+            return 0;
+        }
+        -1 => {
+            s.error("Module not found.");
+            return 0;
+        }
+        _ => {}
+    }
+    let is = |t: &str| loadtype.eq_ignore_ascii_case(t);
+    if is("load") {
+        if loader::load(module) != 0 {
+            s.error("Could not load module.");
+        } else {
+            s.ack("Module loaded.");
+        }
+    } else if is("unload") {
+        if loader::unload(module, false) != 0 {
+            s.error("Could not unload module.");
+        } else {
+            s.ack("Module unloaded.");
+        }
+    } else if is("refresh") {
+        if loader::unload(module, false) != 0 || loader::load(module) != 0 {
+            s.error("Could not refresh module.");
+        } else {
+            s.ack("Module unloaded and loaded.");
+        }
+    } else if is("reload") {
+        if module.is_empty() {
+            loader::reload(None);
+            s.ack("All modules reloaded");
+            return 0;
+        }
+        match loader::reload(Some(module)) {
+            Reload::NotFound => s.error("No such module."),
+            Reload::NotImplemented => s.error("Module does not support reload action."),
+            Reload::Error => s.error("An unknown error occurred"),
+            Reload::InProgress => s.error("A reload is in progress"),
+            Reload::Uninitialized => s.error("Module not initialized"),
+            Reload::Success => s.ack("Module reloaded."),
+        }
+    } else {
+        s.error("Incomplete ModuleLoad action.");
     }
     0
 }

@@ -123,6 +123,7 @@ const SIMULATED: &[&str] = &[
     "Reload",
     "CoreShowChannels",
     "ModuleCheck",
+    "ModuleLoad",
     "Filter",
     "BridgeList",
     "DBGet",
@@ -156,6 +157,7 @@ pub fn dispatch(hook: Ptr<sys::manager_custom_hook>, m: &Message) -> i32 {
         "Command" => core::command(&s),
         "Reload" => core::reload(&s),
         "ModuleCheck" => core::module_check(&s),
+        "ModuleLoad" => core::module_load(&s),
         "Events" | "WaitEvent" | "Status" => crash(name),
         "ListCommands" => {
             s.start_ack();
@@ -177,6 +179,10 @@ pub fn dispatch(hook: Ptr<sys::manager_custom_hook>, m: &Message) -> i32 {
         "DBDel" => db::del(&s),
         "QueueStatus" => db::queue_status(&s),
         "PJSIPShowEndpoints" => db::pjsip_show_endpoints(&s),
+        _ if mancmds::is_late(name) => {
+            s.ack(&format!("{name} ran (registered at run time)"));
+            0
+        }
         _ => {
             s.error(&format!("asterisk-standin does not simulate the {name} action"));
             0
