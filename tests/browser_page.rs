@@ -167,9 +167,15 @@ fn the_page_logs_in_and_shows_live_events_in_a_real_browser() {
         "events did not show: {}",
         b.eval("document.getElementById('log').textContent.slice(0, 400)")
     );
-    let count: u64 =
-        b.eval("Number(document.getElementById('n').textContent)").as_u64().unwrap_or(0);
-    assert!(count >= 3, "event counter shows {count}");
+    // The three events arrive 10 ms apart: wait for the counter rather than read it once.
+    assert!(
+        b.wait_true(
+            "Number(document.getElementById('n').textContent) >= 3",
+            Duration::from_secs(10)
+        ),
+        "event counter shows {}",
+        b.eval("document.getElementById('n').textContent")
+    );
     let clients = s.rx("ws show clients");
     assert!(clients.contains("admin"), "{clients}");
     // An action from the page's form reaches Asterisk and its answer shows up.
