@@ -173,6 +173,9 @@ fn teardown(mut s: ModuleState) -> Result<(), Box<ModuleState>> {
 }
 
 pub(crate) fn unload() -> Result<(), Error> {
+    if crate::actions::on_action_thread() {
+        return Err("cannot unload from one of the module's own action threads".into());
+    }
     // Take the state out and release the lock before tearing down: unregistering the CLI waits
     // for running handlers, and a handler may be waiting for this lock.
     let Some(s) = state().take() else { return Ok(()) };
@@ -205,6 +208,11 @@ pub(crate) fn reload() -> Result<(), Error> {
             }
             l.shared.send(Command::Accounts(accounts));
             l.shared.send(Command::Settings(Box::new(settings.clone()), tls, rebind));
+        }
+        (Some(_), false) if crate::actions::on_action_thread() => {
+            return Err("cannot stop the listener from one of its own action threads; \
+                        use the CLI (module reload) instead"
+                .into());
         }
         (Some(_), false) => {
             drop(s.hook.take());
