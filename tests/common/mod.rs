@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod probe;
+pub mod raw;
 pub mod ws;
 
 use std::io::{Read, Write};
