@@ -222,7 +222,12 @@ impl WsClient {
         let mut pairs = vec![("Action", "UserEvent"), ("UserEvent", name)];
         pairs.extend_from_slice(extra);
         let id = self.send_action(&pairs);
-        let r = self.response(&id, Duration::from_secs(10)).expect("no UserEvent response");
+        // The event itself carries the ActionID too (and may come first): wait for the Response.
+        let r = self
+            .wait_for(Duration::from_secs(10), |v| {
+                v.get("Response").is_some() && field(v, "ActionID") == id
+            })
+            .expect("no UserEvent response");
         assert_eq!(field(&r, "Response"), "Success", "UserEvent: {r}");
     }
 }
