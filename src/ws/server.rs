@@ -106,6 +106,9 @@ impl Server {
                 }
                 continue;
             }
+            // Re-arm the ring's wake before draining it: the ring wakes the loop only once until
+            // this is taken, so without it events would wait for the next poll timeout.
+            self.shared.log.take_wake();
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept_all(),
