@@ -62,6 +62,8 @@ pub struct Client {
     pub cursor: u64,
     /// Counters for the CLI.
     pub counters: Counters,
+    /// Events lost (inclusive range) not yet reported to the client.
+    pub pending_lost: Option<(u64, u64)>,
     /// Frames held back until a time (AMI delays the answer to a failed login), then close?
     held: Option<(Instant, Vec<Utf8Bytes>, bool)>,
 }
@@ -76,6 +78,7 @@ impl Client {
             limits: Limits::default(),
             cursor: u64::MAX,
             counters: Counters::default(),
+            pending_lost: None,
             held: None,
         }
     }

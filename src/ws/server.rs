@@ -34,6 +34,8 @@ pub const WAKER: Token = Token(1);
 pub const CLOSE_EVENTS_LOST: u16 = 4001;
 /// Close code for `ws kick`.
 pub const CLOSE_KICKED: u16 = 4002;
+/// How long a peer has to read our Close and answer before the connection is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// Events read from the ring per batch.
 const BATCH: usize = 512;
 /// Bytes handed to one client per pump before giving others a turn.
@@ -402,9 +404,41 @@ impl Server {
         Ended::No
     }
 
+    /// Counts the events the ring overwrote before this client got them, even while its socket
+    /// is blocked (a client that stops reading would otherwise show no loss and, with
+    /// `slow_client = disconnect`, never be closed). Report: the range is kept for the notice
+    /// sent once the client can take it, and the cursor moves to the oldest event kept.
+    fn note_loss(&mut self, w: &mut WsConn, lost: Option<(u64, u64)>) {
+        let Some((first, last)) = lost else { return };
+        let n = last - first + 1;
+        w.client.counters.events_lost += n;
+        self.status.lost += n;
+        match self.settings.slow_client {
+            SlowClientPolicy::Disconnect => w.start_close(CLOSE_EVENTS_LOST, "events lost"),
+            SlowClientPolicy::Report => {
+                w.client.pending_lost = match w.client.pending_lost {
+                    Some((a, _)) => Some((a, last)),
+                    None => Some((first, last)),
+                };
+                w.client.cursor = w.client.cursor.max(last + 1);
+            }
+        }
+    }
+
+    /// The range a client's cursor has fallen out of the ring, if any.
+    fn overwritten(&self, w: &WsConn) -> Option<(u64, u64)> {
+        let first = self.shared.log.first_seq();
+        (w.client.cursor < first).then(|| (w.client.cursor, first - 1))
+    }
+
     /// Moves events from the ring to one client, as far as its socket allows.
     fn pump(&mut self, w: &mut WsConn) {
-        if !w.client.receives_events() || w.closing || !w.flushed || !w.backlog.is_empty() {
+        if !w.client.receives_events() || w.closing {
+            return;
+        }
+        let lost = self.overwritten(w);
+        self.note_loss(w, lost);
+        if w.closing || !w.flushed || !w.backlog.is_empty() {
             return;
         }
         let log = Arc::clone(&self.shared.log);
@@ -413,21 +447,20 @@ impl Server {
         loop {
             batch.clear();
             let outcome = log.read(w.client.cursor, BATCH, &mut batch);
-            if let Some((first, last)) = outcome.lost {
-                let n = last - first + 1;
-                w.client.counters.events_lost += n;
-                self.status.lost += n;
-                match self.settings.slow_client {
-                    SlowClientPolicy::Disconnect => {
-                        w.start_close(CLOSE_EVENTS_LOST, "events lost");
-                        return;
-                    }
-                    SlowClientPolicy::Report => {
-                        let notice = w.client.lost_notice(first, last);
-                        if w.queue_reply(notice).is_err() {
-                            return;
-                        }
-                    }
+            self.note_loss(w, outcome.lost);
+            if w.closing {
+                return;
+            }
+            if let Some((first, last)) = w.client.pending_lost.take() {
+                let notice = w.client.lost_notice(first, last);
+                if w.queue_reply(notice).is_err() {
+                    return;
+                }
+                if !w.backlog.is_empty() {
+                    // The notice must go before any later event: wait for the socket. The
+                    // events read stay in the ring (the cursor has not passed them).
+                    let _ = w.flush();
+                    return;
                 }
             }
             for ev in &batch {
@@ -546,7 +579,14 @@ impl Server {
         let mut expired = Vec::new();
         for (t, conn) in self.conns.iter_mut() {
             let logged_in = matches!(&conn.phase, Phase::Ws(w) if w.client.logged_in());
-            if logged_in {
+            let closing = matches!(&conn.phase, Phase::Ws(w) if w.closing);
+            if closing {
+                // A Close we started (events lost, logoff, ...): a peer that does not read it
+                // and answer within the grace period is dropped.
+                if conn.deadline.is_none() {
+                    conn.deadline = Some(now + CLOSE_GRACE);
+                }
+            } else if logged_in {
                 conn.deadline = None;
             }
             if conn.deadline.is_some_and(|d| now >= d) {
