@@ -59,6 +59,8 @@ pub struct Server {
     page: &'static [u8],
     limiter: LoginRateLimiter,
     online: HashMap<String, usize>,
+    /// Some client stopped at its fair share with events left: poll without waiting.
+    more_work: bool,
 }
 
 impl Server {
@@ -90,6 +92,7 @@ impl Server {
             page: super::page::INDEX_HTML,
             limiter: LoginRateLimiter::new(RateLimitConfig::default()),
             online: HashMap::new(),
+            more_work: false,
         })
     }
 
@@ -111,6 +114,7 @@ impl Server {
             // Re-arm the ring's wake before draining it: the ring wakes the loop only once until
             // this is taken, so without it events would wait for the next poll timeout.
             self.shared.log.take_wake();
+            self.more_work = false;
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept_all(),
@@ -132,7 +136,9 @@ impl Server {
 
     fn next_timeout(&self) -> Duration {
         // Deadlines are checked at least every 250 ms; precise enough for second-scale limits.
-        if self.accept_paused_until.is_some() {
+        if self.more_work {
+            Duration::ZERO
+        } else if self.accept_paused_until.is_some() {
             Duration::from_millis(50)
         } else {
             Duration::from_millis(250)
@@ -485,7 +491,12 @@ impl Server {
                 }
             }
             w.client.cursor = w.client.cursor.max(outcome.next);
-            if batch.is_empty() || handed >= PUMP_BYTES {
+            if batch.is_empty() {
+                break;
+            }
+            if handed >= PUMP_BYTES {
+                // Fair share used; come back at once rather than at the next poll timeout.
+                self.more_work = true;
                 break;
             }
         }
