@@ -67,6 +67,19 @@ fn local_now(fmt: &std::ffi::CStr) -> String {
     String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned()
 }
 
+/// Raises the open-file soft limit to the hard limit, as Asterisk does with `maxfiles` in
+/// asterisk.conf (a PBX serving many clients needs more than the usual 1024). Best effort.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a pointer to a live local.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 /// Removes the private runtime directory (best effort, at exit).
 pub fn cleanup() {
     if let Some(dir) = RUNTIME_DIR.get() {
@@ -109,6 +122,7 @@ fn main() {
         let _ = VERSION.set(CString::new(v.as_str()).unwrap_or_default());
     }
     let _ = STARTED.set((Instant::now(), local_now(c"%Y-%m-%d"), local_now(c"%H:%M:%S")));
+    raise_fd_limit();
     ffi::set_start_time();
     logger::set_verbose(o.verbose);
     logger::set_debug(o.debug);
