@@ -594,9 +594,8 @@ impl Server {
             if closing {
                 // A Close we started (events lost, logoff, ...): a peer that does not read it
                 // and answer within the grace period is dropped.
-                if conn.deadline.is_none() {
-                    conn.deadline = Some(now + CLOSE_GRACE);
-                }
+                let grace = now + CLOSE_GRACE;
+                conn.deadline = Some(conn.deadline.map_or(grace, |d| d.min(grace)));
             } else if logged_in {
                 conn.deadline = None;
             }
