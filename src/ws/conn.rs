@@ -199,9 +199,23 @@ impl WsConn {
     }
 
     /// Queues one text message. `Ok(false)`: tungstenite's buffer is full (nothing queued).
+    ///
+    /// A message bigger than the whole output cap (`max_queued_bytes`) could never be queued
+    /// and would stall the client for good; it is let through alone, once nothing else waits,
+    /// by lifting the cap for that one frame.
     pub fn queue(&mut self, text: Utf8Bytes) -> Result<bool, Gone> {
         let len = text.len();
-        match self.ws.write(Message::Text(text)) {
+        let frame_len = len + frame_overhead(len) as usize;
+        let cap = self.ws.get_config().max_write_buffer_size;
+        let lift = frame_len > cap && self.queued() == 0;
+        if lift {
+            self.ws.set_config(|c| c.max_write_buffer_size = frame_len.saturating_add(cap));
+        }
+        let result = self.ws.write(Message::Text(text));
+        if lift {
+            self.ws.set_config(|c| c.max_write_buffer_size = cap);
+        }
+        match result {
             Ok(()) => {}
             Err(tungstenite::Error::Io(e)) if would_block(&e) => self.flushed = false,
             Err(tungstenite::Error::WriteBufferFull(_)) => return Ok(false),
