@@ -27,7 +27,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 fn start(policy: &str) -> (StandIn, u16) {
     let port = free_port();
     let conf = format!(
-        "{}ring_size = {RING}\nmax_queued_bytes = {MAX_QUEUED}\nslow_client = {policy}\n",
+        "{}ring_size = {RING}\nmax_queued_bytes = {MAX_QUEUED}\nslow_client = {policy}\n\
+         messages_per_second = 10000\n",
         default_module_conf(port)
     );
     let manager =
@@ -220,4 +221,30 @@ fn slow_reader_is_disconnected_with_4001_when_configured() {
     raiser.user_event("After", &[]);
     let v = fast.wait_for(Duration::from_secs(5), |v| field(v, "UserEvent") == "After");
     assert!(v.is_some(), "the fast client stopped receiving");
+}
+
+#[test]
+fn an_event_bigger_than_the_output_cap_still_gets_through() {
+    let (_s, port) = start("report");
+    let mut a = login_as(port, "admin", "adminpw");
+    // Sent as AMI text (under the 64 KiB message limit); as JSON every `"` doubles, so the
+    // event's JSON frame is about 120 KB, more than max_queued_bytes (64 KiB).
+    let mut t = common::ws::try_connect(port, Some("ami-text"), None).expect("ami-text");
+    t.send_text("Action: Login\r\nUsername: admin\r\nSecret: adminpw\r\nActionID: l\r\n\r\n");
+    assert!(matches!(t.recv(Duration::from_secs(5)), Recv::Text(r) if r.contains("Success")));
+    let filler = "\"".repeat(990);
+    let mut msg = String::from("Action: UserEvent\r\nUserEvent: Big\r\n");
+    for i in 0..60 {
+        msg.push_str(&format!("B{i:02}: {filler}\r\n"));
+    }
+    t.send_text(&format!("{msg}\r\n"));
+    let big = a.wait_for(Duration::from_secs(5), |v| field(v, "UserEvent") == "Big");
+    let big = big.expect("the big event never reached the JSON client");
+    assert!(big.to_string().len() > MAX_QUEUED as usize, "not bigger than the cap");
+    assert_eq!(field(&big, "B59"), filler);
+    // And the stream goes on after it.
+    let mut raiser = login_as(port, "raiser", "pw");
+    raiser.user_event("Small", &[]);
+    let v = a.next_event(Duration::from_secs(5)).expect("nothing after the big event");
+    assert_eq!(field(&v, "UserEvent"), "Small");
 }
