@@ -34,6 +34,8 @@ pub const WAKER: Token = Token(1);
 pub const CLOSE_EVENTS_LOST: u16 = 4001;
 /// Close code for `ws kick`.
 pub const CLOSE_KICKED: u16 = 4002;
+/// Accept failures (EMFILE) are logged at most this often.
+const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(60);
 /// How long a peer has to read our Close and answer before the connection is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// Events read from the ring per batch.
@@ -55,6 +57,8 @@ pub struct Server {
     per_ip: HashMap<IpAddr, usize>,
     unauthenticated: usize,
     accept_paused_until: Option<Instant>,
+    /// When the last accept failure was logged (they are logged at most once a minute).
+    accept_warned: Option<Instant>,
     status: Status,
     page: &'static [u8],
     limiter: LoginRateLimiter,
@@ -88,6 +92,7 @@ impl Server {
             per_ip: HashMap::new(),
             unauthenticated: 0,
             accept_paused_until: None,
+            accept_warned: None,
             status: Status { listening, ..Status::default() },
             page: super::page::INDEX_HTML,
             limiter: LoginRateLimiter::new(RateLimitConfig::default()),
@@ -121,6 +126,10 @@ impl Server {
                     WAKER => {}
                     t => self.on_ready(t),
                 }
+            }
+            if self.accept_paused_until.is_some_and(|t| Instant::now() >= t) {
+                // The backlog gives no new readiness edge: retry on the timer.
+                self.accept_all();
             }
             self.run_commands();
             self.route_replies();
@@ -171,8 +180,16 @@ impl Server {
                 Err(e) => {
                     // EMFILE/ENFILE and friends: the backlog stays, and edge-triggered mio will
                     // not tell us again, so retry on a timer instead of spinning.
-                    crate::ast_warning!("ws: accept failed ({e}); pausing accepts for 100 ms");
-                    self.accept_paused_until = Some(Instant::now() + Duration::from_millis(100));
+                    let now = Instant::now();
+                    if self.accept_warned.is_none_or(|t| now.duration_since(t) >= ACCEPT_WARN_EVERY)
+                    {
+                        self.accept_warned = Some(now);
+                        crate::ast_warning!(
+                            "ws: accept failed ({e}); retrying every 100 ms (warned at most \
+                             once a minute)"
+                        );
+                    }
+                    self.accept_paused_until = Some(now + Duration::from_millis(100));
                     return;
                 }
             }
