@@ -265,19 +265,26 @@ impl WsConn {
         }
         self.closing = true;
         let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from(reason) };
-        if self.ws.close(Some(frame)).is_err() {
-            self.abort_with(code, reason);
+        match self.ws.close(Some(frame)) {
+            // WouldBlock: the Close is queued behind output the socket has not taken yet.
+            Ok(()) => {}
+            Err(tungstenite::Error::Io(e)) if would_block(&e) => self.flushed = false,
+            Err(_) => self.abort_with(code, reason),
         }
         let _ = self.flush();
     }
 
     /// Best-effort raw Close frame for states where tungstenite will not write any more (after a
-    /// protocol error), then shut the socket down.
+    /// protocol error), then shut the socket down. The frame is written only at a frame
+    /// boundary (nothing of ours pending), never into the middle of a queued message.
     pub fn abort_with(&mut self, code: u16, reason: &str) {
         self.closing = true;
+        let at_boundary = self.queued() == 0;
         let frame = close_frame(code, reason);
         let sock = &mut self.ws.get_mut().inner;
-        let _ = sock.write(&frame);
+        if at_boundary {
+            let _ = sock.write(&frame);
+        }
         let _ = sock.shutdown(std::net::Shutdown::Both);
     }
 }
