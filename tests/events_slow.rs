@@ -17,9 +17,11 @@ const RING: u64 = 1024;
 const BURST: u64 = 3_000;
 const RATE: u64 = 2_000;
 const MAX_QUEUED: u64 = 65_536;
-/// Big events raised first, in step with the fast client, to fill the slow client's kernel
-/// buffers (loopback send buffers grow to 4 MiB): 160 x ~58 KB.
-const BALLAST: u64 = 160;
+/// Big events (~58 KB each) raised first, in step with the fast client, until the slow client's
+/// kernel buffers are full (loopback send buffers grow to several MiB): at least this many...
+const BALLAST_MIN: u64 = 40;
+/// ...and at most this many.
+const BALLAST_MAX: u64 = 2000;
 
 /// The tests in this file flood the machine; one at a time keeps the timing assertions honest.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -51,12 +53,14 @@ fn slow_client(port: u16) -> WsClient {
 }
 
 /// Raises the ballast through `raiser` (which reads no user events), each one after `fast`
-/// received the previous, so the fast client never falls behind. Returns the first WsSeq.
-fn ballast(raiser: &mut WsClient, fast: &mut WsClient) -> u64 {
+/// received the previous, so the fast client never falls behind, until `ws show clients` shows
+/// output waiting for the slow client (`slow_addr`): its kernel buffers are full. Returns the
+/// first WsSeq and the number of ballast events.
+fn ballast(s: &StandIn, slow_addr: &str, raiser: &mut WsClient, fast: &mut WsClient) -> (u64, u64) {
     let filler = "x".repeat(950);
     let names: Vec<String> = (0..60).map(|i| format!("B{i:02}")).collect();
     let mut first = None;
-    for i in 0..BALLAST {
+    for i in 0..BALLAST_MAX {
         let n = i.to_string();
         let mut headers: Vec<(&str, &str)> = vec![("I", &n)];
         headers.extend(names.iter().map(|k| (k.as_str(), filler.as_str())));
@@ -65,27 +69,37 @@ fn ballast(raiser: &mut WsClient, fast: &mut WsClient) -> u64 {
             .wait_for(Duration::from_secs(10), |v| field(v, "UserEvent") == "Ballast")
             .unwrap_or_else(|| panic!("fast client: no ballast event {i}"));
         assert_eq!(field(&v, "I"), n, "{}", field(&v, "WsSeq"));
-        let s = seq(&v).unwrap();
-        assert_eq!(s, *first.get_or_insert(s) + i, "ballast events must be consecutive");
+        let s_n = seq(&v).unwrap();
+        let first = *first.get_or_insert(s_n);
+        assert_eq!(s_n, first + i, "ballast events must be consecutive");
+        if i + 1 >= BALLAST_MIN && (i + 1) % 20 == 0 {
+            let (rows, _) = clients(s);
+            let slow = rows.iter().find(|r| r.peer == slow_addr).expect("slow client row");
+            if slow.queued > 0 {
+                return (first, i + 1);
+            }
+        }
     }
-    first.unwrap()
+    panic!("{BALLAST_MAX} big events did not fill the slow client's buffers");
 }
 
 /// Starts a stand-in with the given policy and drives the flood: slow client logged in and
 /// never reading, ballast, then the burst read by the fast client. Returns everything needed
-/// to check the slow client: (stand-in, slow client, fast client, first WsSeq, last WsSeq).
-fn flood(policy: &str) -> (StandIn, WsClient, WsClient, u64, u64) {
+/// to check the slow client: (stand-in, slow client, fast client, first WsSeq, last WsSeq,
+/// ballast events).
+fn flood(policy: &str) -> (StandIn, WsClient, WsClient, u64, u64, u64) {
     let (s, port) = start(policy);
     let slow = slow_client(port);
     let mut fast = login_as(port, "admin", "adminpw");
     while fast.recv_json(Duration::from_millis(100)).is_some() {}
     let mut raiser = login_as(port, "raiser", "pw");
-    let first = ballast(&mut raiser, &mut fast);
+    let slow_addr = slow.ws.get_ref().local_addr().unwrap().to_string();
+    let (first, ballast) = ballast(&s, &slow_addr, &mut raiser, &mut fast);
     let started = Instant::now();
     assert!(s.rx(&format!("traffic burst {BURST} {RATE}")).contains("burst started"));
     let (burst_first, lat) = read_burst(&mut fast);
     let took = started.elapsed();
-    assert_eq!(burst_first, first + BALLAST, "nothing else was raised in between");
+    assert_eq!(burst_first, first + ballast, "nothing else was raised in between");
     let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
     let max = lat.iter().cloned().fold(0.0, f64::max);
     eprintln!(
@@ -96,7 +110,7 @@ fn flood(policy: &str) -> (StandIn, WsClient, WsClient, u64, u64) {
     assert!(took < Duration::from_secs(6), "fast client needed {took:?}");
     assert!(p50 < 100.0 && max < 2000.0, "fast client delayed: p50 {p50} ms, max {max} ms");
     s.expect_log(&format!("standin: burst done: {BURST} events"));
-    (s, slow, fast, first, first + BALLAST + BURST - 1)
+    (s, slow, fast, first, first + ballast + BURST - 1, ballast)
 }
 
 fn now_ns() -> u128 {
@@ -138,7 +152,7 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 #[test]
 fn slow_reader_loses_events_others_do_not() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (s, mut slow, _fast, first, last) = flood("report");
+    let (s, mut slow, _fast, first, last, ballast) = flood("report");
 
     // The slow client's queue is bounded and its losses are counted.
     let (rows, n) = clients(&s);
@@ -146,7 +160,7 @@ fn slow_reader_loses_events_others_do_not() {
     let (slow_row, fast_row) =
         if rows[0].sent < rows[1].sent { (&rows[0], &rows[1]) } else { (&rows[1], &rows[0]) };
     assert_eq!(fast_row.lost, 0, "{rows:?}");
-    assert_eq!(fast_row.sent, BALLAST + BURST, "{rows:?}");
+    assert_eq!(fast_row.sent, ballast + BURST, "{rows:?}");
     assert!(slow_row.lost > 0, "the slow client lost nothing: {rows:?}");
     assert!(slow_row.queued <= MAX_QUEUED + 1024, "queue not bounded: {rows:?}");
 
@@ -189,7 +203,7 @@ fn slow_reader_loses_events_others_do_not() {
     }
     assert_eq!(prev, Some(last), "the slow client did not catch up");
     assert!(notices >= 1);
-    assert_eq!(delivered + lost, BALLAST + BURST, "every event is delivered or reported lost");
+    assert_eq!(delivered + lost, ballast + BURST, "every event is delivered or reported lost");
     let (rows, _) = clients(&s);
     let row = rows.iter().find(|r| r.id == slow_row.id).unwrap();
     assert_eq!(row.lost, lost, "ws show clients and the notices disagree");
@@ -198,7 +212,7 @@ fn slow_reader_loses_events_others_do_not() {
 #[test]
 fn slow_reader_is_disconnected_with_4001_when_configured() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (s, mut slow, mut fast, _, _) = flood("disconnect");
+    let (s, mut slow, mut fast, ..) = flood("disconnect");
     // Whatever was queued comes first, then the close; no WsEventsLost notice.
     let deadline = Instant::now() + Duration::from_secs(10);
     let code = loop {
