@@ -56,7 +56,10 @@ fn some_header(e: &Recorded, name: &str, test: impl Fn(&str) -> bool) -> bool {
 
 /// Each user and the oracle of what it must receive. The legacy patterns are literal (or a
 /// plain alternation), so a regex search in the event text is a substring test.
-fn users() -> Vec<(&'static str, Box<dyn Fn(&Recorded) -> bool>)> {
+/// What one user must receive, as a test on the recorded event.
+type Oracle = Box<dyn Fn(&Recorded) -> bool>;
+
+fn users() -> Vec<(&'static str, Oracle)> {
     vec![
         ("admin", Box::new(|e| reads(ALL, e))),
         ("calls", Box::new(|e| reads(CALL, e))),
