@@ -65,6 +65,8 @@ pub struct Server {
     online: HashMap<String, usize>,
     /// Some client stopped at its fair share with events left: poll without waiting.
     more_work: bool,
+    /// The ring's oldest sequence number at the start of this loop pass.
+    ring_first: u64,
 }
 
 impl Server {
@@ -98,6 +100,7 @@ impl Server {
             limiter: LoginRateLimiter::new(RateLimitConfig::default()),
             online: HashMap::new(),
             more_work: false,
+            ring_first: 0,
         })
     }
 
@@ -119,6 +122,7 @@ impl Server {
             // Re-arm the ring's wake before draining it: the ring wakes the loop only once until
             // this is taken, so without it events would wait for the next poll timeout.
             self.shared.log.take_wake();
+            self.ring_first = self.shared.log.first_seq();
             self.more_work = false;
             for ev in events.iter() {
                 match ev.token() {
@@ -448,9 +452,10 @@ impl Server {
         }
     }
 
-    /// The range a client's cursor has fallen out of the ring, if any.
+    /// The range a client's cursor has fallen out of the ring, if any, as of the start of this
+    /// loop pass (one ring lock per pass, not one per client; `read` catches anything newer).
     fn overwritten(&self, w: &WsConn) -> Option<(u64, u64)> {
-        let first = self.shared.log.first_seq();
+        let first = self.ring_first;
         (w.client.cursor < first).then(|| (w.client.cursor, first - 1))
     }
 
