@@ -677,7 +677,8 @@ impl Server {
                 self.per_ip.remove(&ip);
             }
         }
-        let logged_in = matches!(&conn.phase, Phase::Ws(w) if w.client.logged_in());
+        // Counted as unauthenticated until its login; a Logoff does not make it so again.
+        let logged_in = matches!(&conn.phase, Phase::Ws(w) if w.client.has_logged_in());
         if !logged_in {
             self.unauthenticated = self.unauthenticated.saturating_sub(1);
         }
