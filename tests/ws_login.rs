@@ -180,3 +180,68 @@ fn no_login_within_authtimeout_closes_1008() {
     assert!(matches!(done.recv(Duration::from_millis(200)), Recv::Timeout));
     assert!(common::ws::wait_clients(&s, 1, Duration::from_secs(3)), "{}", s.rx("ws show clients"));
 }
+
+#[test]
+fn allowmultiplelogin_no_is_enforced_across_connections() {
+    let port = free_port();
+    let manager =
+        format!("{MANAGER}\n[single]\nsecret = pw\nread = user\nallowmultiplelogin = no\n");
+    let conf = default_module_conf(port);
+    let _s = StandIn::start(
+        &[("manager.conf", &manager), ("ami_websocket.conf", &conf)],
+        Opts::default(),
+    );
+    let first = common::ws::login_as(port, "single", "pw");
+    let mut second = connect(port);
+    let r = second.login("single", "pw");
+    assert_eq!(field(&r, "Message"), "Login Already In Use", "{r}");
+    assert_eq!(second.close_code(Duration::from_secs(5)), Some(1008));
+    // Once the first session is gone (closed, or ended with Logoff), the user may log in again.
+    first.close();
+    let mut again = login_when_free(port);
+    let id = again.send_action(&[("Action", "Logoff")]);
+    let bye = again.response(&id, Duration::from_secs(5)).expect("no Logoff response");
+    assert_eq!(field(&bye, "Response"), "Goodbye", "{bye}");
+    assert!(again.close_code(Duration::from_secs(5)).is_some());
+    login_when_free(port);
+}
+
+/// Logs in as `single`, retrying for a while (the server notices a closed session shortly).
+fn login_when_free(port: u16) -> common::ws::WsClient {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut c = connect(port);
+        let r = c.login("single", "pw");
+        if field(&r, "Response") == "Success" {
+            return c;
+        }
+        assert!(Instant::now() < deadline, "still refused after the session ended: {r}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn authlimit_caps_connections_not_logged_in() {
+    let port = free_port();
+    let manager = MANAGER.replacen("[general]\n", "[general]\nauthlimit = 2\n", 1);
+    let conf = default_module_conf(port);
+    let s = StandIn::start(
+        &[("manager.conf", &manager), ("ami_websocket.conf", &conf)],
+        Opts::default(),
+    );
+    let mut a = connect(port);
+    let _b = connect(port);
+    // A third unauthenticated connection is refused before the upgrade.
+    let refused = common::raw::get(port, "/ami", common::raw::UPGRADE_HEADERS);
+    assert_eq!(refused.status, 503, "{}", refused.head);
+    // Logging in frees a place.
+    assert_eq!(field(&a.login("admin", "adminpw"), "Response"), "Success");
+    let _c = connect(port);
+    // A logged-in client that logs off does not free a second place on its way out.
+    let id = a.send_action(&[("Action", "Logoff")]);
+    assert!(a.response(&id, Duration::from_secs(5)).is_some());
+    assert!(a.close_code(Duration::from_secs(5)).is_some());
+    assert!(common::ws::wait_clients(&s, 2, Duration::from_secs(3)));
+    let refused = common::raw::get(port, "/ami", common::raw::UPGRADE_HEADERS);
+    assert_eq!(refused.status, 503, "b and c are still not logged in: {}", refused.head);
+}
