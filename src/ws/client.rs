@@ -62,8 +62,19 @@ pub struct Client {
     pub cursor: u64,
     /// Counters for the CLI.
     pub counters: Counters,
+    /// Events lost (inclusive range) not yet reported to the client.
+    pub pending_lost: Option<(u64, u64)>,
     /// Frames held back until a time (AMI delays the answer to a failed login), then close?
     held: Option<(Instant, Vec<Utf8Bytes>, bool)>,
+    /// Who logged in on this connection; kept after Logoff (the session forgets it then).
+    login: Option<LoginRecord>,
+}
+
+/// What the connection must remember of its login for its end.
+struct LoginRecord {
+    username: String,
+    account_key: String,
+    display_connects: bool,
 }
 
 impl Client {
@@ -76,7 +87,9 @@ impl Client {
             limits: Limits::default(),
             cursor: u64::MAX,
             counters: Counters::default(),
+            pending_lost: None,
             held: None,
+            login: None,
         }
     }
 
@@ -90,9 +103,15 @@ impl Client {
         self.session.logged_in().map(|l| l.username.as_str())
     }
 
-    /// The account (manager.conf section), lower-case, for the online-users count.
+    /// The account (manager.conf section), lower-case, for the online-users count: set at
+    /// login and kept after Logoff, so the connection's end is always counted.
     pub fn account_key(&self) -> Option<String> {
-        self.session.logged_in().map(|l| l.account.to_ascii_lowercase())
+        self.login.as_ref().map(|l| l.account_key.clone())
+    }
+
+    /// Whether this connection logged in at some point (it may have logged off since).
+    pub fn has_logged_in(&self) -> bool {
+        self.login.is_some()
     }
 
     /// Whether events should flow to this client now.
@@ -189,7 +208,12 @@ impl Client {
             return out;
         }
         out.extend(frames.into_iter().map(Outcome::Reply));
-        if !was_logged_in && self.logged_in() {
+        if let (false, Some(l)) = (was_logged_in, self.session.logged_in()) {
+            self.login = Some(LoginRecord {
+                username: l.username.clone(),
+                account_key: l.account.to_ascii_lowercase(),
+                display_connects: l.display_connects,
+            });
             self.cursor = self.start_cursor(resume.as_deref(), ctx.log);
             if let Some(key) = self.account_key() {
                 out.push(Outcome::LoggedIn(key));
@@ -216,7 +240,7 @@ impl Client {
 
     /// Called when the connection ends.
     pub fn on_disconnect(&mut self) {
-        if let Some(l) = self.session.logged_in() {
+        if let Some(l) = &self.login {
             if l.display_connects {
                 crate::ast_verb!(
                     2,

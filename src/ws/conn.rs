@@ -204,9 +204,23 @@ impl WsConn {
     }
 
     /// Queues one text message. `Ok(false)`: tungstenite's buffer is full (nothing queued).
+    ///
+    /// A message bigger than the whole output cap (`max_queued_bytes`) could never be queued
+    /// and would stall the client for good; it is let through alone, once nothing else waits,
+    /// by lifting the cap for that one frame.
     pub fn queue(&mut self, text: Utf8Bytes) -> Result<bool, Gone> {
         let len = text.len();
-        match self.ws.write(Message::Text(text)) {
+        let frame_len = len + frame_overhead(len) as usize;
+        let cap = self.ws.get_config().max_write_buffer_size;
+        let lift = frame_len > cap && self.queued() == 0;
+        if lift {
+            self.ws.set_config(|c| c.max_write_buffer_size = frame_len.saturating_add(cap));
+        }
+        let result = self.ws.write(Message::Text(text));
+        if lift {
+            self.ws.set_config(|c| c.max_write_buffer_size = cap);
+        }
+        match result {
             Ok(()) => {}
             Err(tungstenite::Error::Io(e)) if would_block(&e) => self.flushed = false,
             Err(tungstenite::Error::WriteBufferFull(_)) => return Ok(false),
@@ -256,20 +270,27 @@ impl WsConn {
         }
         self.closing = true;
         let frame = CloseFrame { code: CloseCode::from(code), reason: Utf8Bytes::from(reason) };
-        if self.ws.close(Some(frame)).is_err() {
-            self.abort_with(code, reason);
+        match self.ws.close(Some(frame)) {
+            // WouldBlock: the Close is queued behind output the socket has not taken yet.
+            Ok(()) => {}
+            Err(tungstenite::Error::Io(e)) if would_block(&e) => self.flushed = false,
+            Err(_) => self.abort_with(code, reason),
         }
         let _ = self.flush();
     }
 
     /// Best-effort raw Close frame for states where tungstenite will not write any more (after a
-    /// protocol error), then shut the socket down.
+    /// protocol error), then shut the socket down. The frame is written only at a frame
+    /// boundary (nothing of ours pending), never into the middle of a queued message.
     pub fn abort_with(&mut self, code: u16, reason: &str) {
         self.closing = true;
+        let at_boundary = self.queued() == 0;
         let frame = close_frame(code, reason);
         let transport = &mut self.ws.get_mut().inner;
-        let _ = transport.write(&frame);
-        let _ = transport.flush();
+        if at_boundary {
+            let _ = transport.write(&frame);
+            let _ = transport.flush();
+        }
         transport.shutdown();
     }
 }

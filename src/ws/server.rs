@@ -36,6 +36,10 @@ pub const WAKER: Token = Token(1);
 pub const CLOSE_EVENTS_LOST: u16 = 4001;
 /// Close code for `ws kick`.
 pub const CLOSE_KICKED: u16 = 4002;
+/// Accept failures (EMFILE) are logged at most this often.
+const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(60);
+/// How long a peer has to read our Close and answer before the connection is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// Events read from the ring per batch.
 const BATCH: usize = 512;
 /// Bytes handed to one client per pump before giving others a turn.
@@ -56,11 +60,17 @@ pub struct Server {
     per_ip: HashMap<IpAddr, usize>,
     unauthenticated: usize,
     accept_paused_until: Option<Instant>,
+    /// When the last accept failure was logged (they are logged at most once a minute).
+    accept_warned: Option<Instant>,
     status: Status,
     page: &'static [u8],
     limiter: LoginRateLimiter,
     recent: super::recent::RecentEvents,
     online: HashMap<String, usize>,
+    /// Some client stopped at its fair share with events left: poll without waiting.
+    more_work: bool,
+    /// The ring's oldest sequence number at the start of this loop pass.
+    ring_first: u64,
 }
 
 impl Server {
@@ -90,11 +100,14 @@ impl Server {
             per_ip: HashMap::new(),
             unauthenticated: 0,
             accept_paused_until: None,
+            accept_warned: None,
             status: Status { listening, ..Status::default() },
             page: super::page::INDEX_HTML,
             limiter: LoginRateLimiter::new(RateLimitConfig::default()),
             recent: Default::default(),
             online: HashMap::new(),
+            more_work: false,
+            ring_first: 0,
         })
     }
 
@@ -113,12 +126,21 @@ impl Server {
                 }
                 continue;
             }
+            // Re-arm the ring's wake before draining it: the ring wakes the loop only once until
+            // this is taken, so without it events would wait for the next poll timeout.
+            self.shared.log.take_wake();
+            self.ring_first = self.shared.log.first_seq();
+            self.more_work = false;
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept_all(),
                     WAKER => {}
                     t => self.on_ready(t),
                 }
+            }
+            if self.accept_paused_until.is_some_and(|t| Instant::now() >= t) {
+                // The backlog gives no new readiness edge: retry on the timer.
+                self.accept_all();
             }
             self.run_commands();
             self.route_replies();
@@ -134,7 +156,9 @@ impl Server {
 
     fn next_timeout(&self) -> Duration {
         // Deadlines are checked at least every 250 ms; precise enough for second-scale limits.
-        if self.accept_paused_until.is_some() {
+        if self.more_work {
+            Duration::ZERO
+        } else if self.accept_paused_until.is_some() {
             Duration::from_millis(50)
         } else {
             Duration::from_millis(250)
@@ -167,8 +191,16 @@ impl Server {
                 Err(e) => {
                     // EMFILE/ENFILE and friends: the backlog stays, and edge-triggered mio will
                     // not tell us again, so retry on a timer instead of spinning.
-                    crate::ast_warning!("ws: accept failed ({e}); pausing accepts for 100 ms");
-                    self.accept_paused_until = Some(Instant::now() + Duration::from_millis(100));
+                    let now = Instant::now();
+                    if self.accept_warned.is_none_or(|t| now.duration_since(t) >= ACCEPT_WARN_EVERY)
+                    {
+                        self.accept_warned = Some(now);
+                        crate::ast_warning!(
+                            "ws: accept failed ({e}); retrying every 100 ms (warned at most \
+                             once a minute)"
+                        );
+                    }
+                    self.accept_paused_until = Some(now + Duration::from_millis(100));
                     return;
                 }
             }
@@ -417,9 +449,42 @@ impl Server {
         Ended::No
     }
 
+    /// Counts the events the ring overwrote before this client got them, even while its socket
+    /// is blocked (a client that stops reading would otherwise show no loss and, with
+    /// `slow_client = disconnect`, never be closed). Report: the range is kept for the notice
+    /// sent once the client can take it, and the cursor moves to the oldest event kept.
+    fn note_loss(&mut self, w: &mut WsConn, lost: Option<(u64, u64)>) {
+        let Some((first, last)) = lost else { return };
+        let n = last - first + 1;
+        w.client.counters.events_lost += n;
+        self.status.lost += n;
+        match self.settings.slow_client {
+            SlowClientPolicy::Disconnect => w.start_close(CLOSE_EVENTS_LOST, "events lost"),
+            SlowClientPolicy::Report => {
+                w.client.pending_lost = match w.client.pending_lost {
+                    Some((a, _)) => Some((a, last)),
+                    None => Some((first, last)),
+                };
+                w.client.cursor = w.client.cursor.max(last + 1);
+            }
+        }
+    }
+
+    /// The range a client's cursor has fallen out of the ring, if any, as of the start of this
+    /// loop pass (one ring lock per pass, not one per client; `read` catches anything newer).
+    fn overwritten(&self, w: &WsConn) -> Option<(u64, u64)> {
+        let first = self.ring_first;
+        (w.client.cursor < first).then(|| (w.client.cursor, first - 1))
+    }
+
     /// Moves events from the ring to one client, as far as its socket allows.
     fn pump(&mut self, w: &mut WsConn) {
-        if !w.client.receives_events() || w.closing || !w.flushed || !w.backlog.is_empty() {
+        if !w.client.receives_events() || w.closing {
+            return;
+        }
+        let lost = self.overwritten(w);
+        self.note_loss(w, lost);
+        if w.closing || !w.flushed || !w.backlog.is_empty() {
             return;
         }
         let log = Arc::clone(&self.shared.log);
@@ -428,21 +493,20 @@ impl Server {
         loop {
             batch.clear();
             let outcome = self.recent.read(&log, w.client.cursor, BATCH, &mut batch);
-            if let Some((first, last)) = outcome.lost {
-                let n = last - first + 1;
-                w.client.counters.events_lost += n;
-                self.status.lost += n;
-                match self.settings.slow_client {
-                    SlowClientPolicy::Disconnect => {
-                        w.start_close(CLOSE_EVENTS_LOST, "events lost");
-                        return;
-                    }
-                    SlowClientPolicy::Report => {
-                        let notice = w.client.lost_notice(first, last);
-                        if w.queue_reply(notice).is_err() {
-                            return;
-                        }
-                    }
+            self.note_loss(w, outcome.lost);
+            if w.closing {
+                return;
+            }
+            if let Some((first, last)) = w.client.pending_lost.take() {
+                let notice = w.client.lost_notice(first, last);
+                if w.queue_reply(notice).is_err() {
+                    return;
+                }
+                if !w.backlog.is_empty() {
+                    // The notice must go before any later event: wait for the socket. The
+                    // events read stay in the ring (the cursor has not passed them).
+                    let _ = w.flush();
+                    return;
                 }
             }
             for ev in &batch {
@@ -467,7 +531,12 @@ impl Server {
                 }
             }
             w.client.cursor = w.client.cursor.max(outcome.next);
-            if batch.is_empty() || handed >= PUMP_BYTES {
+            if batch.is_empty() {
+                break;
+            }
+            if handed >= PUMP_BYTES {
+                // Fair share used; come back at once rather than at the next poll timeout.
+                self.more_work = true;
                 break;
             }
         }
@@ -475,8 +544,8 @@ impl Server {
     }
 
     fn pump_all(&mut self) {
-        // Clear the pending wake before reading: an event appended from here on wakes us again.
-        self.shared.log.take_wake();
+        // One fetch of the new events for every up-to-date client (the wake was re-armed at
+        // the top of the iteration, so events appended from then on wake us again).
         self.recent.refresh(&self.shared.log);
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for t in tokens {
@@ -566,7 +635,13 @@ impl Server {
         let mut expired = Vec::new();
         for (t, conn) in self.conns.iter_mut() {
             let logged_in = matches!(&conn.phase, Phase::Ws(w) if w.client.logged_in());
-            if logged_in {
+            let closing = matches!(&conn.phase, Phase::Ws(w) if w.closing);
+            if closing {
+                // A Close we started (events lost, logoff, ...): a peer that does not read it
+                // and answer within the grace period is dropped.
+                let grace = now + CLOSE_GRACE;
+                conn.deadline = Some(conn.deadline.map_or(grace, |d| d.min(grace)));
+            } else if logged_in {
                 conn.deadline = None;
             }
             if conn.deadline.is_some_and(|d| now >= d) {
@@ -629,7 +704,8 @@ impl Server {
             let _ = self.poll.registry().deregister(src);
         }
         self.per_ip_release(conn.peer.ip());
-        let logged_in = matches!(&conn.phase, Phase::Ws(w) if w.client.logged_in());
+        // Counted as unauthenticated until its login; a Logoff does not make it so again.
+        let logged_in = matches!(&conn.phase, Phase::Ws(w) if w.client.has_logged_in());
         if !logged_in {
             self.unauthenticated = self.unauthenticated.saturating_sub(1);
         }

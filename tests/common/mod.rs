@@ -7,7 +7,9 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod fixture;
 pub mod probe;
+pub mod raw;
 pub mod record;
 pub mod ws;
 

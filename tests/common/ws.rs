@@ -53,6 +53,35 @@ pub fn try_connect(
     Ok(WsClient { ws, next_id: 0 })
 }
 
+/// Runs the client side of the handshake over an already connected socket (e.g. one with a
+/// small receive buffer).
+pub fn connect_over(
+    stream: TcpStream,
+    port: u16,
+    subprotocol: Option<&str>,
+) -> Result<WsClient, tungstenite::Error> {
+    let mut req = format!("ws://127.0.0.1:{port}/ami").into_client_request()?;
+    if let Some(p) = subprotocol {
+        req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_str(p).unwrap());
+    }
+    stream.set_nodelay(true).ok();
+    let (ws, _resp) = tungstenite::client(req, stream).map_err(|e| match e {
+        tungstenite::HandshakeError::Failure(e) => e,
+        tungstenite::HandshakeError::Interrupted(_) => {
+            tungstenite::Error::Io(std::io::Error::new(ErrorKind::WouldBlock, "interrupted"))
+        }
+    })?;
+    Ok(WsClient { ws, next_id: 0 })
+}
+
+/// Connects and logs in, panicking unless the login succeeds.
+pub fn login_as(port: u16, user: &str, secret: &str) -> WsClient {
+    let mut c = connect(port);
+    let r = c.login(user, secret);
+    assert_eq!(field(&r, "Response"), "Success", "login as {user}: {r}");
+    c
+}
+
 /// Connects (JSON subprotocol by default), panicking on failure.
 pub fn connect(port: u16) -> WsClient {
     try_connect(port, None, None).expect("websocket connect")
@@ -95,6 +124,8 @@ impl WsClient {
             match self.ws.read() {
                 Ok(Message::Text(t)) => return Recv::Text(t.to_string()),
                 Ok(Message::Close(f)) => {
+                    // Send tungstenite's queued Close reply, as a polite client does.
+                    let _ = self.ws.flush();
                     return Recv::Closed(f.map(|f| (u16::from(f.code), f.reason.to_string())));
                 }
                 Ok(_) => continue,
@@ -179,6 +210,118 @@ impl WsClient {
         }));
         let _ = self.ws.flush();
     }
+}
+
+/// The `WsSeq` of an event message, if it has one.
+pub fn seq(v: &Value) -> Option<u64> {
+    v.get("WsSeq").and_then(Value::as_str).and_then(|s| s.parse().ok())
+}
+
+impl WsClient {
+    /// The next `n` messages that carry a `WsSeq` (others are skipped); stops early on timeout.
+    pub fn events(&mut self, n: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        while out.len() < n {
+            match self.recv_json(deadline.saturating_duration_since(Instant::now())) {
+                Some(v) if seq(&v).is_some() => out.push(v),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// The next message that carries a `WsSeq`, skipping others, within `timeout`.
+    pub fn next_event(&mut self, timeout: Duration) -> Option<Value> {
+        self.wait_for(timeout, |v| seq(v).is_some())
+    }
+
+    /// Raises `UserEvent: <name>` with extra headers through this (logged-in) client and waits
+    /// for the action's response.
+    pub fn user_event(&mut self, name: &str, extra: &[(&str, &str)]) {
+        let mut pairs = vec![("Action", "UserEvent"), ("UserEvent", name)];
+        pairs.extend_from_slice(extra);
+        let id = self.send_action(&pairs);
+        // The event itself carries the ActionID too (and may come first): wait for the Response.
+        let r = self
+            .wait_for(Duration::from_secs(10), |v| {
+                v.get("Response").is_some() && field(v, "ActionID") == id
+            })
+            .expect("no UserEvent response");
+        assert_eq!(field(&r, "Response"), "Success", "UserEvent: {r}");
+    }
+}
+
+/// `ws show status`: the "Events in" counter (events appended to the ring since load).
+pub fn events_in(s: &super::StandIn) -> u64 {
+    let out = s.rx("ws show status");
+    out.lines()
+        .find_map(|l| l.strip_prefix("Events in:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no 'Events in' in: {out}"))
+}
+
+/// Waits until `ws show clients` counts `n` clients; false if it still does not after `timeout`.
+pub fn wait_clients(s: &super::StandIn, n: usize, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if clients(s).1 == n {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One row of `ws show clients`.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Connection id.
+    pub id: u64,
+    /// Remote address (ip:port).
+    pub peer: String,
+    /// User or "-".
+    pub user: String,
+    /// Subprotocol.
+    pub proto: String,
+    /// Events sent.
+    pub sent: u64,
+    /// Bytes queued.
+    pub queued: u64,
+    /// Events lost.
+    pub lost: u64,
+}
+
+/// `ws show clients` parsed: the rows and the "N client(s)" count.
+pub fn clients(s: &super::StandIn) -> (Vec<Row>, usize) {
+    let out = s.rx("ws show clients");
+    let mut rows = Vec::new();
+    let mut count = None;
+    for line in out.lines().skip(1) {
+        if let Some(n) = line.strip_suffix(" client(s)") {
+            count = n.trim().parse().ok();
+            continue;
+        }
+        // ID Address User Date Time Proto TLS Sent Queued Lost
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w.len() != 10 {
+            continue;
+        }
+        let num = |i: usize| w[i].parse::<u64>().unwrap_or_else(|_| panic!("bad row: {line}"));
+        rows.push(Row {
+            id: num(0),
+            peer: w[1].to_string(),
+            user: w[2].to_string(),
+            proto: w[5].to_string(),
+            sent: num(7),
+            queued: num(8),
+            lost: num(9),
+        });
+    }
+    (rows, count.unwrap_or_else(|| panic!("no client count in: {out}")))
 }
 
 /// A string field of a JSON message.

@@ -68,6 +68,29 @@ fn local_now(fmt: &std::ffi::CStr) -> String {
     String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned()
 }
 
+/// Sets the open-file limit like Asterisk's `maxfiles` (asterisk.conf): soft and hard to
+/// `maxfiles` when given, else the soft limit raised to the hard one (a PBX serving many
+/// clients needs more than the usual 1024). Best effort.
+fn set_fd_limit(maxfiles: Option<u64>) {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a pointer to a live local.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return;
+        }
+        match maxfiles {
+            Some(n) => {
+                lim.rlim_cur = n as libc::rlim_t;
+                lim.rlim_max = n as libc::rlim_t;
+            }
+            None => lim.rlim_cur = lim.rlim_max,
+        }
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            eprintln!("asterisk-standin: setrlimit: {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
 /// Removes the private runtime directory (best effort, at exit).
 pub fn cleanup() {
     if let Some(dir) = RUNTIME_DIR.get() {
@@ -110,6 +133,7 @@ fn main() {
         let _ = VERSION.set(CString::new(v.as_str()).unwrap_or_default());
     }
     let _ = STARTED.set((Instant::now(), local_now(c"%Y-%m-%d"), local_now(c"%H:%M:%S")));
+    set_fd_limit(o.maxfiles);
     ffi::set_start_time();
     logger::set_verbose(o.verbose);
     logger::set_debug(o.debug);
