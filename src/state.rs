@@ -152,7 +152,7 @@ pub(crate) fn load() -> Result<(), Error> {
     {
         // Test-only build: proves the stand-in core aborts like Asterisk when Getvar reaches
         // the hook. Never enable this feature for a PBX.
-        let _ = host::manager::send_action_text("Action: Getvar\r\nVariable: EPOCH\r\n\r\n");
+        let _ = host::manager::send_action_text(0, "Action: Getvar\r\nVariable: EPOCH\r\n\r\n");
     }
     *state() = Some(built);
     Ok(())

@@ -171,7 +171,7 @@ fn wss_login_events_and_hygiene() {
     std::fs::write(s.config_dir().join("ami_websocket.conf"), bad).unwrap();
     let out = s.rx("module reload res_ami_websocket.so");
     assert!(!out.contains("reloaded successfully"), "{out}");
-    assert!(s.log().contains("/nonexistent/ws.crt"), "no reason logged:\n{}", s.log());
+    s.expect_log("/nonexistent/ws.crt");
     ws.send(Message::Text(r#"{"Action":"Ping","ActionID":"p2"}"#.into())).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut pong = false;

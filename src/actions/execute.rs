@@ -56,7 +56,7 @@ pub fn execute(job: &Job) -> Vec<Message> {
         )];
     }
     let text = job.action.to_ami_text();
-    let out = match host::manager::send_action_text(&text) {
+    let out = match host::manager::send_action_text(job.conn_id, &text) {
         Ok(out) => out,
         Err(e) => return vec![error_reply(&job.action, e)],
     };

@@ -167,6 +167,11 @@ impl ActionPool {
         }
     }
 
+    /// Actions of one connection queued or running.
+    pub fn in_flight_for(&self, conn_id: u64) -> usize {
+        self.in_flight.get(&conn_id).copied().unwrap_or(0)
+    }
+
     /// Actions queued or running.
     pub fn in_flight(&self) -> usize {
         self.total

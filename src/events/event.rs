@@ -18,6 +18,8 @@ pub struct Event {
     /// Set once by the log under its lock, before the event is visible to any reader.
     seq: AtomicU64,
     category: u32,
+    /// The connection whose action raised it (0: raised by Asterisk on its own).
+    origin: u64,
     name_len: usize,
     /// The event name followed by the body as the hook gave it, made valid UTF-8 once here
     /// (invalid sequences become U+FFFD, as every encoding would show them anyway).
@@ -38,6 +40,7 @@ impl Event {
         Event {
             seq: AtomicU64::new(seq),
             category,
+            origin: 0,
             name_len: name.len(),
             bytes: bytes.into_boxed_str(),
             received: Instant::now(),
@@ -49,6 +52,16 @@ impl Event {
     /// Gives the event its number; only the log calls this, before publishing it.
     pub(super) fn set_seq(&self, seq: u64) {
         self.seq.store(seq, Ordering::Relaxed);
+    }
+
+    /// Marks the event as raised by an action of connection `origin`.
+    pub fn set_origin(&mut self, origin: u64) {
+        self.origin = origin;
+    }
+
+    /// The connection whose action raised the event, or 0.
+    pub fn origin(&self) -> u64 {
+        self.origin
     }
 
     /// The sequence number (from 1, one per appended event).

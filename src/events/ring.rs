@@ -92,8 +92,16 @@ impl EventLog {
 
     /// Copies one event into the log and returns its sequence number. Called by the hook.
     pub fn append(&self, category: i32, name: &[u8], body: &[u8]) -> u64 {
+        self.append_from(0, category, name, body)
+    }
+
+    /// As [`append`](Self::append), for an event raised while connection `origin` (non-zero)
+    /// had an action running on this thread.
+    pub fn append_from(&self, origin: u64, category: i32, name: &[u8], body: &[u8]) -> u64 {
         // The category is a bit set; keep its bits as they are.
-        let event = Arc::new(Event::new(0, category as u32, name, body));
+        let mut event = Event::new(0, category as u32, name, body);
+        event.set_origin(origin);
+        let event = Arc::new(event);
         let raw_len = event.raw_len();
         let (seq, evicted) = {
             let mut inner = self.lock();
@@ -199,8 +207,8 @@ fn first_seq_of(inner: &Inner) -> u64 {
 }
 
 impl EventSink for EventLog {
-    fn event(&self, category: i32, name: &[u8], body: &[u8]) {
-        self.append(category, name, body);
+    fn event(&self, origin: u64, category: i32, name: &[u8], body: &[u8]) {
+        self.append_from(origin, category, name, body);
     }
 }
 

@@ -283,8 +283,10 @@ fn wake_after_take_is_never_missed_under_concurrency() {
 fn works_as_the_hook_sink() {
     let log = quiet(4);
     let sink: Arc<dyn EventSink> = log.clone();
-    sink.event(2, b"Newchannel", b"Event: Newchannel\r\n\r\n");
+    sink.event(0, 2, b"Newchannel", b"Event: Newchannel\r\n\r\n");
+    sink.event(7, 64, b"UserEvent", b"Event: UserEvent\r\n\r\n");
     let mut out = Vec::new();
     log.read(1, 4, &mut out);
     assert_eq!((out[0].seq(), out[0].category(), out[0].name()), (1, 2, "Newchannel"));
+    assert_eq!((out[0].origin(), out[1].origin()), (0, 7), "origin of action-raised events");
 }

@@ -14,8 +14,9 @@ use crate::sys;
 
 /// Receives every manager event, on the thread that raised it.
 pub trait EventSink: Send + Sync {
-    /// `category` is the EVENT_FLAG_* set, `name` the event name, `body` the full AMI text.
-    fn event(&self, category: i32, name: &[u8], body: &[u8]);
+    /// `category` is the EVENT_FLAG_* set, `name` the event name, `body` the full AMI text;
+    /// `origin` is the connection whose action runs on this thread right now (0: none).
+    fn event(&self, origin: u64, category: i32, name: &[u8], body: &[u8]);
 }
 
 /// The one registered sink; the helper has no context argument, so it lives in a static.
@@ -56,7 +57,7 @@ unsafe extern "C" fn event_helper(
         // SAFETY: SINK is set before registration and freed only after unregistration, and the
         // core does not call a hook after ast_manager_unregister_hook returns (write lock).
         let sink = unsafe { &*sink };
-        sink.event(category, name, body);
+        sink.event(ORIGIN.with(Cell::get), category, name, body);
         0
     })
 }
@@ -102,6 +103,9 @@ impl Drop for EventHook {
 }
 
 thread_local! {
+    /// The connection whose action this thread runs now (0: none), so events the action raises
+    /// can be told apart. Const-initialised `Cell<u64>`: no destructor on any thread.
+    static ORIGIN: Cell<u64> = const { Cell::new(0) };
     /// Where the response helper appends pieces while this thread runs an action.
     /// Const-initialised raw pointer: no destructor is ever registered for it.
     static CAPTURE: Cell<*mut Vec<u8>> = const { Cell::new(std::ptr::null_mut()) };
@@ -140,7 +144,7 @@ pub struct ActionOutput {
 /// The caller must have validated `action` (no CR/LF/NUL inside values, at most 128 headers) and
 /// must never pass an action that crashes the core through the hook (see ASTERISK-HOST.md).
 /// Never call this from an Asterisk thread or the network loop.
-pub fn send_action(action: &CStr) -> ActionOutput {
+pub fn send_action(origin: u64, action: &CStr) -> ActionOutput {
     let mut text = Vec::new();
     let mut hook = sys::manager_custom_hook {
         file: HOOK_FILE.as_ptr().cast_mut(),
@@ -148,15 +152,17 @@ pub fn send_action(action: &CStr) -> ActionOutput {
         ..Default::default()
     };
     CAPTURE.with(|c| c.set(&mut text));
+    ORIGIN.with(|c| c.set(origin));
     // SAFETY: the hook is valid for the call (responses go to the hook passed; it need not be
     // registered), and `action` is a NUL-terminated string.
     let ret = unsafe { sys::ast_hook_send_action(&mut hook, action.as_ptr()) };
     CAPTURE.with(|c| c.set(std::ptr::null_mut()));
+    ORIGIN.with(|c| c.set(0));
     ActionOutput { text, ret }
 }
 
 /// Convenience for callers holding a Rust string; fails on an interior NUL.
-pub fn send_action_text(action: &str) -> Result<ActionOutput, &'static str> {
+pub fn send_action_text(origin: u64, action: &str) -> Result<ActionOutput, &'static str> {
     let c = CString::new(action).map_err(|_| "action text contains NUL")?;
-    Ok(send_action(&c))
+    Ok(send_action(origin, &c))
 }

@@ -64,6 +64,9 @@ pub struct Client {
     pub counters: Counters,
     /// Events lost (inclusive range) not yet reported to the client.
     pub pending_lost: Option<(u64, u64)>,
+    /// Messages waiting for this client's running action to finish (AMI answers one client's
+    /// actions in order).
+    pub deferred: std::collections::VecDeque<Message>,
     /// Frames held back until a time (AMI delays the answer to a failed login), then close?
     held: Option<(Instant, Vec<Utf8Bytes>, bool)>,
     /// Who logged in on this connection; kept after Logoff (the session forgets it then).
@@ -88,6 +91,7 @@ impl Client {
             cursor: u64::MAX,
             counters: Counters::default(),
             pending_lost: None,
+            deferred: Default::default(),
             held: None,
             login: None,
         }
@@ -150,20 +154,39 @@ impl Client {
         self.encode_reply(&m)
     }
 
-    /// Handles one text message from the client.
-    pub fn on_text(&mut self, text: &str, ctx: &mut Ctx<'_>) -> Vec<Outcome> {
-        if self.held.is_some() {
-            // A failed login is pending its delayed answer and close; ignore further input.
-            return Vec::new();
-        }
+    /// Decodes and validates one text message; `Err` is the error to send back (naming the
+    /// problem, with the request's ActionID when it can be read).
+    pub fn decode(&self, text: &str) -> Result<Message, Outcome> {
         let parsed = match self.encoding {
             Encoding::Json => action_from_json(text, &self.limits),
             Encoding::Text => text_action_parse(text, &self.limits),
         };
-        let mut msg = match parsed.and_then(|m| validate_action(&m, &self.limits).map(|()| m)) {
-            Ok(m) => m,
-            Err(e) => return vec![self.error_outcome(best_effort_action_id(text), &e.to_string())],
-        };
+        parsed.and_then(|m| validate_action(&m, &self.limits).map(|()| m)).map_err(|e| {
+            let id = match self.encoding {
+                Encoding::Json => best_effort_action_id(text),
+                Encoding::Text => text_action_id(text),
+            };
+            self.error_outcome(id, &e.to_string())
+        })
+    }
+
+    /// Whether the session answers `msg` itself (on the loop) rather than an action thread.
+    pub fn answered_here(&self, msg: &Message) -> bool {
+        if !self.logged_in() {
+            return true;
+        }
+        let action = msg.action().unwrap_or_default();
+        ["Login", "Challenge", "Logoff", "Events", "Filter", "WaitEvent"]
+            .iter()
+            .any(|a| action.eq_ignore_ascii_case(a))
+    }
+
+    /// Handles one decoded message from the client.
+    pub fn handle(&mut self, mut msg: Message, ctx: &mut Ctx<'_>) -> Vec<Outcome> {
+        if self.held.is_some() {
+            // A failed login is pending its delayed answer and close; ignore further input.
+            return Vec::new();
+        }
         let resume = take_header(&mut msg, RESUME_HEADER);
         let was_logged_in = self.logged_in();
         let online = ctx.online;
@@ -177,8 +200,7 @@ impl Client {
             commands: &[],
         };
         // ListCommands needs Asterisk's action list: answered on an action thread.
-        let on_worker =
-            was_logged_in && msg.action().is_some_and(|a| a.eq_ignore_ascii_case("ListCommands"));
+        let on_worker = was_logged_in && !self.answered_here(&msg);
         let handled = if on_worker { None } else { self.session.handle(&msg.headers, &mut env) };
         let Some(reply) = handled else {
             // A logged-in action the session does not answer itself: run it off the loop.
@@ -293,6 +315,16 @@ impl Client {
         m.push("Message", text);
         Outcome::Reply(self.encode_reply(&m))
     }
+}
+
+/// The ActionID of an ami-text message we could not accept, when it is readable and harmless.
+fn text_action_id(text: &str) -> Option<String> {
+    let id = text.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim().eq_ignore_ascii_case("ActionID").then(|| value.trim().to_string())
+    })?;
+    let ok = id.len() <= 128 && !id.chars().any(|c| c.is_control());
+    ok.then_some(id)
 }
 
 /// Removes a header from a message and returns its (first) value.

@@ -23,9 +23,10 @@ use super::stream::{interrupted, would_block};
 use super::tls::TlsStream;
 use super::transport::Transport;
 use super::upgrade::{Decision, OriginPolicy, decide};
-use crate::actions::pool::{ActionPool, Done};
+use crate::actions::pool::{ActionPool, Done, error_reply};
 use crate::ami::accounts::ManagerConf;
 use crate::ami::login::{LoginRateLimiter, RateLimitConfig};
+use crate::ami::message::Message as AmiMessage;
 use crate::settings::{Settings, SlowClientPolicy};
 
 /// Token of the listening socket.
@@ -370,7 +371,7 @@ impl Server {
             // Our Close went out and the peer's was read (tungstenite then reports closed).
             return Ended::No;
         }
-        self.pump(w);
+        self.pump(id, w);
         Ended::No
     }
 
@@ -398,15 +399,53 @@ impl Server {
                     w.start_close(1008, "message rate limit exceeded");
                     return Ended::No;
                 }
-                let mut ctx = Ctx {
-                    accounts: &self.accounts,
-                    log: &self.shared.log,
-                    limiter: &mut self.limiter,
-                    online: &self.online,
-                    now,
-                };
-                let outcomes = w.client.on_text(text.as_str(), &mut ctx);
-                self.apply(id, peer, w, outcomes)
+                match w.client.decode(text.as_str()) {
+                    Ok(msg) => self.dispatch(id, peer, w, msg),
+                    Err(error) => self.apply(id, peer, w, vec![error]),
+                }
+            }
+        }
+    }
+
+    /// Handles a decoded message now, or queues it behind this client's running action: AMI
+    /// answers one session's actions in order, so nothing may overtake an earlier action.
+    fn dispatch(&mut self, id: u64, peer: SocketAddr, w: &mut WsConn, msg: AmiMessage) -> Ended {
+        let running = self.actions.in_flight_for(id);
+        if !w.client.deferred.is_empty() || (running > 0 && w.client.answered_here(&msg)) {
+            if w.client.deferred.len() + running >= self.settings.max_actions_per_client {
+                let refusal = error_reply(&msg, "Too many actions in progress for this client");
+                let frame = w.client.encode_reply(&refusal);
+                return self.apply(id, peer, w, vec![Outcome::Reply(frame)]);
+            }
+            w.client.deferred.push_back(msg);
+            return Ended::No;
+        }
+        self.handle(id, peer, w, msg)
+    }
+
+    fn handle(&mut self, id: u64, peer: SocketAddr, w: &mut WsConn, msg: AmiMessage) -> Ended {
+        let mut ctx = Ctx {
+            accounts: &self.accounts,
+            log: &self.shared.log,
+            limiter: &mut self.limiter,
+            online: &self.online,
+            now: Instant::now(),
+        };
+        let outcomes = w.client.handle(msg, &mut ctx);
+        self.apply(id, peer, w, outcomes)
+    }
+
+    /// Runs the messages that waited for this client's actions, in order, until one has to wait
+    /// again.
+    fn run_deferred(&mut self, id: u64, peer: SocketAddr, w: &mut WsConn) -> Ended {
+        loop {
+            let Some(front) = w.client.deferred.front() else { return Ended::No };
+            if self.actions.in_flight_for(id) > 0 && w.client.answered_here(front) {
+                return Ended::No;
+            }
+            let Some(msg) = w.client.deferred.pop_front() else { return Ended::No };
+            if self.handle(id, peer, w, msg) == Ended::Yes {
+                return Ended::Yes;
             }
         }
     }
@@ -478,7 +517,7 @@ impl Server {
     }
 
     /// Moves events from the ring to one client, as far as its socket allows.
-    fn pump(&mut self, w: &mut WsConn) {
+    fn pump(&mut self, id: u64, w: &mut WsConn) {
         if !w.client.receives_events() || w.closing {
             return;
         }
@@ -510,6 +549,13 @@ impl Server {
                 }
             }
             for ev in &batch {
+                if ev.origin() == id && self.actions.in_flight_for(id) > 0 {
+                    // Raised by this client's running action: AMI sends the action's response
+                    // first, so wait here until it is routed (microseconds later).
+                    w.client.cursor = ev.seq();
+                    let _ = w.flush();
+                    return;
+                }
                 w.client.cursor = ev.seq() + 1;
                 if !w.client.wants(ev) {
                     continue;
@@ -551,7 +597,8 @@ impl Server {
         for t in tokens {
             let Some(mut conn) = self.conns.remove(&t) else { continue };
             if let Phase::Ws(w) = &mut conn.phase {
-                let _ = crate::guard::catch(|| self.pump(w));
+                let id = conn.id;
+                let _ = crate::guard::catch(|| self.pump(id, w));
             }
             self.conns.insert(t, conn);
         }
@@ -565,6 +612,7 @@ impl Server {
             };
             let Some(mut conn) = self.conns.remove(&token) else { continue };
             let mut ended = Ended::No;
+            let (id, peer) = (conn.id, conn.peer);
             if let Phase::Ws(w) = &mut conn.phase {
                 for f in frames {
                     let f = w.client.encode_reply(&f);
@@ -572,6 +620,9 @@ impl Server {
                         ended = Ended::Yes;
                         break;
                     }
+                }
+                if ended == Ended::No {
+                    ended = self.run_deferred(id, peer, w);
                 }
                 if ended == Ended::No && w.flush().is_err() {
                     ended = Ended::Yes;
