@@ -108,6 +108,11 @@ fn show_status(args: &[String]) -> (CliStatus, String) {
     let _ = writeln!(out, "Events delivered:    {}", s.delivered);
     let _ = writeln!(out, "Events lost:         {}", s.lost);
     let _ = writeln!(out, "Actions run:         {}", s.actions);
+    let _ = writeln!(
+        out,
+        "Rates (last second): {:.0} events/s in, {:.0} deliveries/s out",
+        s.in_per_sec, s.out_per_sec
+    );
     (CliStatus::Success, out)
 }
 

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod http;
 pub mod listener;
 pub mod page;
+pub mod rates;
 pub mod recent;
 pub mod server;
 pub mod shared;

@@ -63,6 +63,10 @@ pub struct Status {
     pub refused: u64,
     /// Actions run since load.
     pub actions: u64,
+    /// Events per second into the ring (last second).
+    pub in_per_sec: f64,
+    /// Deliveries per second to clients (last second).
+    pub out_per_sec: f64,
 }
 
 /// A published picture of the loop.

@@ -35,6 +35,8 @@ impl Server {
 
     pub(super) fn check_deadlines(&mut self) {
         let now = Instant::now();
+        let events_in = self.shared.log.next_seq().saturating_sub(1);
+        self.rates.update(now, events_in, self.status.delivered);
         let ping_interval = self.settings.ping_interval;
         let pong_timeout = self.settings.pong_timeout;
         let mut expired = Vec::new();
@@ -168,6 +170,8 @@ impl Server {
             .collect();
         clients.sort_by_key(|r| r.id);
         let mut status = self.status.clone();
+        status.in_per_sec = self.rates.in_per_sec;
+        status.out_per_sec = self.rates.out_per_sec;
         status.connections = self.conns.len();
         status.logged_in = self
             .conns

@@ -72,6 +72,7 @@ pub struct Server {
     page: &'static [u8],
     limiter: LoginRateLimiter,
     recent: super::recent::RecentEvents,
+    rates: super::rates::Rates,
     online: HashMap<String, usize>,
     /// Some client stopped at its fair share with events left: poll without waiting.
     more_work: bool,
@@ -111,6 +112,7 @@ impl Server {
             page: super::page::INDEX_HTML,
             limiter: LoginRateLimiter::new(RateLimitConfig::default()),
             recent: Default::default(),
+            rates: super::rates::Rates::new(Instant::now()),
             online: HashMap::new(),
             more_work: false,
             ring_first: 0,
