@@ -127,8 +127,12 @@ fn our_declarations_match_a_real_asterisk_include_tree() {
     let theirs = run_probe(
         &dir,
         "real",
+        // asterisk.h refuses to compile for an out-of-tree module that does not name its
+        // self symbol and module name (what Asterisk's build passes with -D for every module).
         &probe_source(
-            "#include \"asterisk.h\"\n#include \"asterisk/module.h\"\n#include \"asterisk/cli.h\"\n\
+            "#define AST_MODULE_SELF_SYM __internal_res_ami_websocket_self\n\
+             #define AST_MODULE \"res_ami_websocket\"\n\
+             #include \"asterisk.h\"\n#include \"asterisk/module.h\"\n#include \"asterisk/cli.h\"\n\
              #include \"asterisk/config.h\"\n#include \"asterisk/manager.h\"",
         ),
         &[real],
