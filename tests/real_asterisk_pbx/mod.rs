@@ -203,6 +203,36 @@ impl Pbx {
         }
     }
 
+    /// A remote console (`asterisk -r`) kept open with `core set verbose <level>` typed on it:
+    /// the way an admin raises the verbosity (`-rx` would drop the level as it disconnects).
+    /// Its stdin stays open (at EOF rasterisk spins); it is killed on drop.
+    pub fn verbose_console(&self, level: u32) -> Console {
+        let out = self.dir.join(format!("console-{level}.txt"));
+        let file = std::fs::File::create(&out).expect("console output file");
+        let mut child = Command::new(&self.bin)
+            .arg("-C")
+            .arg(&self.conf)
+            .arg("-r")
+            .stdin(Stdio::piped())
+            .stdout(file.try_clone().expect("clone file"))
+            .stderr(file)
+            .spawn()
+            .expect("start a remote console");
+        let line = format!("core set verbose {level}\n");
+        if let Some(stdin) = child.stdin.as_mut() {
+            stdin.write_all(line.as_bytes()).expect("type on the console");
+            stdin.flush().ok();
+        }
+        let console = Console { child, out };
+        let want = format!("is now {level}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !console.output().contains(&want) {
+            assert!(Instant::now() < deadline, "console never said {want:?}: {}", console.output());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        console
+    }
+
     /// Panics unless the process lives and `core show uptime` answers.
     pub fn assert_alive(&mut self, after: &str) {
         assert!(self.alive(), "Asterisk died after {after}; log:\n{}", self.log());
@@ -223,6 +253,26 @@ impl Drop for Pbx {
         if std::env::var_os("AMI_WS_KEEP").is_none() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// A remote console process; killed on drop.
+pub struct Console {
+    child: Child,
+    out: PathBuf,
+}
+
+impl Console {
+    /// What the console printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -360,8 +410,7 @@ impl Ami {
     /// says `EventList: start`) the items up to the one saying `EventList: Complete`.
     pub fn reply(&mut self, id: &str, timeout: Duration) -> Vec<Msg> {
         let is_mine = |m: &Msg| get(m, "ActionID") == id;
-        let Some(first) =
-            self.wait_for(timeout, |m| is_mine(m) && !get(m, "Response").is_empty())
+        let Some(first) = self.wait_for(timeout, |m| is_mine(m) && !get(m, "Response").is_empty())
         else {
             return Vec::new();
         };
