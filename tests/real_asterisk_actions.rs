@@ -24,7 +24,7 @@ write = call,originate,user,command,reporting,config,dialplan,agent\n";
 const EXTENSIONS: &str = "[general]\nstatic = yes\n\n[globals]\nAMIWS_GLOBAL = from-globals\n\n\
 [amiws]\nexten => 100,1,NoOp(plain)\n same => n,Hangup()\n\
 exten => 200,hint,Custom:amiws-lamp\nexten => 200,1,NoOp(hinted)\n\
-exten => ev,1,UserEvent(AmiWsDialplan,Step: one,Step: two)\n same => n,Hangup()\n\
+exten => ev,1,UserEvent(AmiWsDialplan,Step: one,Other: two)\n same => n,Hangup()\n\
 exten => wait,1,Wait(30)\n";
 
 const PRELOAD: &[&str] = &[
@@ -427,5 +427,146 @@ fn list_commands_reply_matches_ami() {
         problems.extend(p.problems.into_iter().map(|d| format!("{user}: {d}")));
     }
     pbx.assert_alive("ListCommands");
+    assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// An `ami-text` message as header pairs.
+fn parse_text(text: &str) -> Msg {
+    text.split("\r\n")
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.split_once(':') {
+            Some((k, v)) => (k.to_string(), v.trim_start_matches(' ').to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
+}
+
+/// The events between the two marker UserEvents (exclusive), as a client saw them.
+fn between<T>(all: Vec<T>, is_marker: impl Fn(&T, &str) -> bool) -> Vec<T> {
+    all.into_iter()
+        .skip_while(|m| !is_marker(m, "AmiWsMarkStart"))
+        .skip(1)
+        .take_while(|m| !is_marker(m, "AmiWsMarkEnd"))
+        .collect()
+}
+
+/// Events raised inside Asterisk (a UserEvent over AMI TCP, then a dialplan call through Local
+/// channels with a UserEvent carrying a repeated header) reach WebSocket clients exactly as
+/// they reach an AMI TCP session: same events, same order, same keys and values (Timestamp
+/// included: it is the same event), `WsSeq` last and consecutive; `ami-text` carries the same
+/// headers with `WsSeq` as the last line.
+#[test]
+fn events_reach_websocket_clients_as_on_ami_tcp() {
+    let Some(prefix) = prefix_or_skip("events_reach_websocket_clients_as_on_ami_tcp") else {
+        return;
+    };
+    let mut pbx = start(&prefix);
+    let mut tcp = Ami::connect(pbx.ami_port);
+    tcp.login("admin", "adminpw");
+    let mut json = ws::connect(pbx.ws_port);
+    json.login("admin", "adminpw");
+    let mut text = ws::try_connect(pbx.ws_port, Some("ami-text"), None).expect("ami-text");
+    text.send_text("Action: Login\r\nUsername: admin\r\nSecret: adminpw\r\nActionID: l\r\n\r\n");
+    let login = loop {
+        match text.recv(T) {
+            ws::Recv::Text(t) if t.contains("ActionID: l\r\n") => break t,
+            ws::Recv::Text(_) => continue,
+            other => panic!("ami-text login: {other:?}"),
+        }
+    };
+    assert!(login.contains("Authentication accepted"), "{login}");
+
+    let mark = |tcp: &mut Ami, name: &str| {
+        tcp.send(&[("Action", "UserEvent"), ("UserEvent", name), ("ActionID", name)]);
+        tcp.reply(name, T);
+    };
+    mark(&mut tcp, "AmiWsMarkStart");
+    tcp.send(&[
+        ("Action", "UserEvent"),
+        ("UserEvent", "AmiWsFromTcp"),
+        ("Foo", "bar"),
+        ("Foo", "baz"),
+        ("ActionID", "ue"),
+    ]);
+    tcp.reply("ue", T);
+    pbx.rx("channel originate Local/ev@amiws application Wait 2");
+    let deadline = Instant::now() + T;
+    std::thread::sleep(Duration::from_millis(300));
+    while !channels(&pbx).is_empty() {
+        assert!(Instant::now() < deadline, "call never ended: {:?}", channels(&pbx));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    mark(&mut tcp, "AmiWsMarkEnd");
+
+    let is_end = |m: &Msg| get(m, "UserEvent") == "AmiWsMarkEnd";
+    let mut tcp_all: Vec<Msg> = Vec::new();
+    while let Some(m) = tcp.next(T) {
+        let end = is_end(&m);
+        tcp_all.push(m);
+        if end {
+            break;
+        }
+    }
+    let mut json_all = Vec::new();
+    while let Some(v) = json.recv_json(T) {
+        let end = ws::field(&v, "UserEvent") == "AmiWsMarkEnd";
+        json_all.push(v);
+        if end {
+            break;
+        }
+    }
+    let mut text_all = Vec::new();
+    while let ws::Recv::Text(t) = text.recv(T) {
+        let end = t.contains("UserEvent: AmiWsMarkEnd\r\n");
+        text_all.push(t);
+        if end {
+            break;
+        }
+    }
+    let marker = |m: &Msg, name: &str| get(m, "UserEvent") == name;
+    let tcp_ev: Vec<Msg> =
+        between(tcp_all, marker).into_iter().filter(|m| !get(m, "Event").is_empty()).collect();
+    let json_ev = between(json_all, |v: &Value, n: &str| ws::field(v, "UserEvent") == n);
+    let text_ev =
+        between(text_all, |t: &String, n: &str| t.contains(&format!("UserEvent: {n}\r\n")));
+    let names = |v: &[Msg]| v.iter().map(|m| get(m, "Event").to_string()).collect::<Vec<_>>();
+    println!("{} events over TCP: {:?}", tcp_ev.len(), names(&tcp_ev));
+    for (t, w) in tcp_ev.iter().zip(&json_ev) {
+        println!("  tcp: {}\n   ws: {w}", Value::Object(to_json(t)));
+    }
+    assert!(tcp_ev.len() >= 8, "too few events to compare: {:?}", names(&tcp_ev));
+    assert!(names(&tcp_ev).iter().any(|n| n == "Newchannel"), "{:?}", names(&tcp_ev));
+    assert!(names(&tcp_ev).iter().any(|n| n == "Hangup"), "{:?}", names(&tcp_ev));
+    let tcp_ue = tcp_ev.iter().find(|m| get(m, "UserEvent") == "AmiWsFromTcp");
+    let tcp_ue = tcp_ue.expect("the UserEvent sent over AMI TCP");
+    assert_eq!(to_json(tcp_ue)["Foo"], serde_json::json!(["bar", "baz"]), "{tcp_ue:?}");
+    assert!(tcp_ev.iter().any(|m| get(m, "UserEvent") == "AmiWsDialplan"), "dialplan UserEvent");
+
+    let mut problems = compare("event stream (ami-json)", &tcp_ev, &json_ev, Kind::Same);
+    let seqs: Vec<u64> =
+        json_ev.iter().filter_map(|v| ws::field(v, "WsSeq").parse().ok()).collect();
+    if seqs.windows(2).any(|w| w[1] != w[0] + 1) {
+        problems.push(format!("WsSeq not consecutive: {seqs:?}"));
+    }
+    let text_msgs: Vec<Msg> = text_ev.iter().map(|t| parse_text(t)).collect();
+    for (i, (t, raw)) in text_msgs.iter().zip(&text_ev).enumerate() {
+        let want = format!("WsSeq: {}\r\n\r\n", seqs.get(i).copied().unwrap_or(0));
+        if !raw.ends_with(&want) {
+            problems.push(format!("ami-text #{i} does not end with {want:?}: {raw:?}"));
+        }
+        let without: Msg = t.iter().filter(|(k, _)| k != "WsSeq").cloned().collect();
+        if tcp_ev.get(i) != Some(&without) {
+            problems.push(format!("ami-text #{i}: {without:?}\n   tcp: {:?}", tcp_ev.get(i)));
+        }
+    }
+    if text_msgs.len() != tcp_ev.len() {
+        problems.push(format!(
+            "{} events over ami-text, {} over TCP",
+            text_msgs.len(),
+            tcp_ev.len()
+        ));
+    }
+    pbx.assert_alive("the event stream");
     assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
 }
