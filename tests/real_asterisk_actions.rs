@@ -33,6 +33,9 @@ const PRELOAD: &[&str] = &[
     "func_devstate.so",
     "res_clioriginate.so",
     "func_channel.so",
+    "func_shell.so",
+    "func_db.so",
+    "app_system.so",
 ];
 
 fn start(prefix: &std::path::Path) -> Pbx {
@@ -326,8 +329,36 @@ fn actions_answer_alike_over_tcp_and_websocket() {
     );
     assert_eq!(tr.first().map(|m| get(m, "Response")), Some("Error"), "TCP Originate: {tr:?}");
     n.same(&[("Action", "Filter"), ("Operation", "Add"), ("Filter", "Event: Foo")], &[]);
+    n.same(
+        &[
+            ("Action", "Originate"),
+            ("Channel", "Local/100@amiws"),
+            ("Application", "NoOp"),
+            ("Data", "${DB(amiws/k1)}"),
+        ],
+        &[],
+    );
+    n.same(&[("Action", "Getvar"), ("Variable", "SHELL(echo amiws)")], &[]);
+    n.same(&[("Action", "Getvar"), ("Variable", "DB(amiws/k1)")], &[]);
+    n.same(
+        &[("Action", "ModuleLoad"), ("Module", "app_nonexistent.so"), ("LoadType", "load")],
+        &[],
+    );
+    n.same(&[("Action", "DBPut"), ("Family", "amiws"), ("Key", "k2"), ("Val", "v2")], &[]);
+    // admin has system: the function check passes, and the action thread's escalation inhibit
+    // (like AMI's session threads) still refuses SHELL with live_dangerously = no.
+    p.same(&[("Action", "Getvar"), ("Variable", "SHELL(echo amiws)")], &[]);
+    p.same(&[("Action", "Getvar"), ("Variable", "DB(amiws/k1)")], &[]);
     assert!(!std::path::Path::new("/tmp/amiws-must-not-exist").exists(), "System ran");
 
+    // Each side refused SHELL once (admin) and DB twice (nosys, admin): escalation inhibited.
+    let blocked =
+        |f: &str| pbx.log().matches(&format!("Dangerous function {f} read blocked")).count();
+    let deadline = Instant::now() + T;
+    while (blocked("SHELL"), blocked("DB")) != (2, 4) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!((blocked("SHELL"), blocked("DB")), (2, 4), "escalation refusals:\n{}", pbx.log());
     let problems: Vec<String> = p.problems.into_iter().chain(n.problems).collect();
     pbx.assert_alive("the compared actions");
     println!("module log lines:\n{}", pbx.module_log_lines());
