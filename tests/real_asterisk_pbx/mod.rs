@@ -174,6 +174,37 @@ impl Pbx {
             .join("\n")
     }
 
+    /// Writes (replaces) a config file in the private etc directory.
+    pub fn write_config(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.join("etc").join(name), text).expect("write config");
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or None while it runs.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until messages.log contains `pattern` (the logger writes asynchronously).
+    pub fn wait_log(&self, pattern: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !self.log().contains(pattern) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
+
     /// Whether the asterisk process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
