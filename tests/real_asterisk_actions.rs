@@ -100,7 +100,7 @@ fn volatile(action: &str, key: &str) -> bool {
 /// their last key) and action replies (responses and list items) do not.
 fn strip_ws(v: &Value, broadcast: bool, problems: &mut Vec<String>) -> Map<String, Value> {
     let mut m = v.as_object().cloned().unwrap_or_default();
-    let last = m.keys().last().cloned();
+    let last = m.keys().next_back().cloned();
     match (broadcast, m.shift_remove("WsSeq")) {
         (true, None) => problems.push(format!("event without WsSeq: {v}")),
         (true, Some(_)) if last.as_deref() != Some("WsSeq") => {

@@ -445,19 +445,12 @@ impl Ami {
         else {
             return Vec::new();
         };
-        let list = get(&first, "EventList").eq_ignore_ascii_case("start");
+        let mut more = get(&first, "EventList").eq_ignore_ascii_case("start");
         let mut out = vec![first];
-        while list {
-            match self.wait_for(timeout, is_mine) {
-                Some(m) => {
-                    let done = get(&m, "EventList").eq_ignore_ascii_case("Complete");
-                    out.push(m);
-                    if done {
-                        break;
-                    }
-                }
-                None => break,
-            }
+        while more {
+            let Some(m) = self.wait_for(timeout, is_mine) else { break };
+            more = !get(&m, "EventList").eq_ignore_ascii_case("Complete");
+            out.push(m);
         }
         out
     }
