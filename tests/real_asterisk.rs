@@ -50,6 +50,10 @@ fn module_loads_runs_and_cycles_in_a_real_asterisk() {
     let mut pbx = Pbx::start(&prefix, &setup);
     pbx.load_module();
     assert!(pbx.module_mapped(), "/proc/<pid>/maps does not show {NAME} after load");
+    // The network loop and the default 4 action threads.
+    let threads = pbx.module_threads();
+    println!("threads of ours: {threads:?}");
+    assert_eq!(threads.len(), 5, "{threads:?}");
     ws_ping(&pbx, 0);
     for i in 1..=CYCLES {
         let out = pbx.rx(&format!("module unload {NAME}"));
@@ -57,6 +61,8 @@ fn module_loads_runs_and_cycles_in_a_real_asterisk() {
         let shown = pbx.rx("module show like res_ami_websocket");
         assert!(shown.contains("0 modules loaded"), "cycle {i}: still listed: {shown}");
         assert!(!pbx.module_mapped(), "cycle {i}: {NAME} still mapped after unload");
+        let left = pbx.module_threads();
+        assert!(left.is_empty(), "cycle {i}: threads of ours after unload: {left:?}");
         pbx.load_module();
         check_log(&pbx, i);
         // A client on every other load, so some unloads happen with a connection open.

@@ -216,6 +216,21 @@ impl Pbx {
         maps.map(|m| m.contains(NAME)).unwrap_or(false)
     }
 
+    /// Names of the asterisk process's threads that are ours (`ami-ws*`).
+    pub fn module_threads(&self) -> Vec<String> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()));
+        let mut names: Vec<String> = tasks
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+            .map(|n| n.trim().to_string())
+            .filter(|n| n.starts_with("ami-ws"))
+            .collect();
+        names.sort();
+        names
+    }
+
     /// The asterisk process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
