@@ -7,6 +7,10 @@
 mod common;
 mod real_asterisk_pbx;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::ws;
@@ -80,4 +84,70 @@ fn module_loads_runs_and_cycles_in_a_real_asterisk() {
     pbx.assert_alive("the unload/load cycles");
     println!("{CYCLES} unload/load cycles in {}", pbx.rx("core show version").trim());
     println!("module log lines:\n{}", pbx.module_log_lines());
+}
+
+/// Floods UserEvents over AMI TCP (replies drained, events off) until `stop`, counting in `sent`.
+fn flood(port: u16, stop: Arc<AtomicBool>, sent: Arc<AtomicUsize>) {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return };
+    let login = "Action: Login\r\nUsername: admin\r\nSecret: adminpw\r\nEvents: off\r\n\r\n";
+    if s.write_all(login.as_bytes()).is_err() {
+        return;
+    }
+    let mut drain = s.try_clone().expect("clone AMI socket");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        while matches!(drain.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let chunk: String = (0..100)
+        .map(|i| format!("Action: UserEvent\r\nUserEvent: Flood\r\nN: {i}\r\n\r\n"))
+        .collect();
+    while !stop.load(Ordering::Relaxed) {
+        if s.write_all(chunk.as_bytes()).is_err() {
+            return;
+        }
+        sent.fetch_add(100, Ordering::Relaxed);
+    }
+}
+
+/// Unload/load while events pour in from another Asterisk thread (the hook helper runs
+/// concurrently with unregistration) and clients are connected: no crash, no leak, and each
+/// new load delivers events again.
+#[test]
+fn cycles_under_an_event_flood_with_clients() {
+    let Some(prefix) = prefix_or_skip("cycles_under_an_event_flood_with_clients") else {
+        return;
+    };
+    let setup = Setup {
+        users: "[admin]\nsecret = adminpw\nread = all\nwrite = all\n",
+        files: &[],
+        preload: &[],
+    };
+    let mut pbx = Pbx::start(&prefix, &setup);
+    pbx.load_module();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let flooder = {
+        let (port, stop, sent) = (pbx.ami_port, Arc::clone(&stop), Arc::clone(&sent));
+        std::thread::spawn(move || flood(port, stop, sent))
+    };
+    for i in 1..=CYCLES {
+        let mut c = ws::connect(pbx.ws_port);
+        c.login("admin", "adminpw");
+        let flood_event =
+            c.wait_for(Duration::from_secs(10), |v| ws::field(v, "UserEvent") == "Flood");
+        assert!(flood_event.is_some(), "cycle {i}: no flood event reached the client");
+        let out = pbx.rx(&format!("module unload {NAME}"));
+        assert!(out.contains(&format!("Unloaded {NAME}")), "cycle {i}: {out}\n{}", pbx.log());
+        assert!(!pbx.module_mapped(), "cycle {i}: still mapped");
+        assert!(pbx.module_threads().is_empty(), "cycle {i}: {:?}", pbx.module_threads());
+        pbx.load_module();
+        check_log(&pbx, i);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = flooder.join();
+    pbx.assert_alive("cycles under a flood");
+    println!(
+        "{CYCLES} cycles while {} UserEvents were sent over AMI TCP",
+        sent.load(Ordering::Relaxed)
+    );
 }
