@@ -25,7 +25,8 @@ const EXTENSIONS: &str = "[general]\nstatic = yes\n\n[globals]\nAMIWS_GLOBAL = f
 [amiws]\nexten => 100,1,NoOp(plain)\n same => n,Hangup()\n\
 exten => 200,hint,Custom:amiws-lamp\nexten => 200,1,NoOp(hinted)\n\
 exten => ev,1,UserEvent(AmiWsDialplan,Step: one,Other: two)\n same => n,Hangup()\n\
-exten => wait,1,Wait(30)\n";
+exten => wait,1,Wait(30)\n\
+exten => ans,1,Answer()\n same => n,Wait(0.2)\n same => n,Hangup()\n";
 
 const PRELOAD: &[&str] = &[
     "pbx_config.so",
@@ -93,7 +94,10 @@ fn tcp_reply(a: &mut Ami, id: &str, raised: &[&str]) -> (Vec<Msg>, Vec<Msg>) {
 
 /// Keys whose values legitimately differ between two runs of the same action.
 fn volatile(action: &str, key: &str) -> bool {
-    key == "Timestamp" || (action == "Challenge" && key == "Challenge")
+    key == "Timestamp"
+        || (action == "Challenge" && key == "Challenge")
+        // Each run makes its own channels.
+        || (action.starts_with("Originate") && matches!(key, "Channel" | "Uniqueid"))
 }
 
 /// The WebSocket message without the module's own `WsSeq`, which broadcast events carry (as
@@ -316,6 +320,18 @@ fn actions_answer_alike_over_tcp_and_websocket() {
     p.same(&[("Action", "ModuleCheck"), ("Module", "app_userevent")], &[]);
     p.same(&[("Action", "ModuleCheck"), ("Module", "res_ami_websocket")], &[]);
     p.same(&[("Action", "ModuleCheck"), ("Module", "app_nonexistent")], &[]);
+    p.same(
+        &[
+            ("Action", "Originate"),
+            ("Channel", "Local/ans@amiws"),
+            ("Application", "Wait"),
+            ("Data", "0.1"),
+            ("Async", "true"),
+            ("Variable", "AMIWS_A=1"),
+            ("Variable", "AMIWS_B=2"),
+        ],
+        &["OriginateResponse"],
+    );
 
     let mut n = Pair::login(&pbx, "nosys", "nosyspw");
     let (tr, _) = n.same(
