@@ -127,8 +127,12 @@ fn our_declarations_match_a_real_asterisk_include_tree() {
     let theirs = run_probe(
         &dir,
         "real",
+        // asterisk.h refuses to compile for an out-of-tree module that does not name its
+        // self symbol and module name (what Asterisk's build passes with -D for every module).
         &probe_source(
-            "#include \"asterisk.h\"\n#include \"asterisk/module.h\"\n#include \"asterisk/cli.h\"\n\
+            "#define AST_MODULE_SELF_SYM __internal_res_ami_websocket_self\n\
+             #define AST_MODULE \"res_ami_websocket\"\n\
+             #include \"asterisk.h\"\n#include \"asterisk/module.h\"\n#include \"asterisk/cli.h\"\n\
              #include \"asterisk/config.h\"\n#include \"asterisk/manager.h\"",
         ),
         &[real],
@@ -145,4 +149,102 @@ fn tempdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("amiws-abi-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Every top-level function and `extern` variable declaration in our headers (comments and
+/// preprocessor lines removed; struct bodies and typedefs skipped), one per string.
+fn our_prototypes() -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("asterisk-headers/ami_ws");
+    let mut names: Vec<PathBuf> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    let mut out = Vec::new();
+    for path in names.iter().filter(|p| p.extension().is_some_and(|e| e == "h")) {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut code = String::new();
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("/*") {
+            code.push_str(&rest[..start]);
+            rest = rest[start..].find("*/").map_or("", |end| &rest[start + end + 2..]);
+        }
+        code.push_str(rest);
+        let code: String = code
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (mut depth, mut stmt) = (0usize, String::new());
+        for ch in code.chars() {
+            match ch {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            stmt.push(ch);
+            if ch == ';' && depth == 0 {
+                let s = stmt.split_whitespace().collect::<Vec<_>>().join(" ");
+                let function = s.contains('(') && !s.contains('{') && !s.starts_with("typedef");
+                if function || s.starts_with("extern ") {
+                    out.push(s);
+                }
+                stmt.clear();
+            }
+        }
+    }
+    out
+}
+
+/// Our function and variable declarations, repeated after the real headers: C accepts a
+/// redeclaration only when the types are compatible, so any drift in a parameter or return
+/// type (or a symbol the headers no longer declare with that type) fails to compile.
+#[test]
+fn our_function_declarations_are_compatible_with_a_real_include_tree() {
+    let Some(real) = std::env::var_os("ASTERISK_INCLUDE_DIR") else {
+        eprintln!("skipped: set ASTERISK_INCLUDE_DIR to compare our function declarations");
+        return;
+    };
+    let protos: Vec<String> = our_prototypes()
+        .into_iter()
+        .filter(|p| !p.contains("res_ami_websocket_")) // our own glue, not Asterisk's
+        .collect();
+    assert!(protos.len() >= 30, "too few declarations found: {protos:#?}");
+    let mut src = String::from(
+        "#define AST_MODULE_SELF_SYM __internal_res_ami_websocket_self\n\
+         #define AST_MODULE \"res_ami_websocket\"\n#include \"asterisk.h\"\n",
+    );
+    for h in [
+        "module",
+        "logger",
+        "cli",
+        "config",
+        "manager",
+        "options",
+        "ast_version",
+        "pbx",
+        "channel",
+        "astobj2",
+    ] {
+        src.push_str(&format!("#include \"asterisk/{h}.h\"\n"));
+    }
+    for p in &protos {
+        src.push_str(p);
+        src.push('\n');
+    }
+    let dir = tempdir("protos");
+    let c = dir.join("protos.c");
+    std::fs::write(&c, &src).unwrap();
+    let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .arg("-fsyntax-only")
+        .arg("-Werror")
+        .arg("-I")
+        .arg(PathBuf::from(real))
+        .arg(&c)
+        .output()
+        .expect("a C compiler (cc) is needed");
+    assert!(
+        out.status.success(),
+        "our declarations conflict with the real headers:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{} declarations compatible:\n  {}", protos.len(), protos.join("\n  "));
 }

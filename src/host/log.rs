@@ -64,7 +64,11 @@ pub fn debug_at_least(n: i32) -> bool {
     }
 }
 
-/// The core verbosity (`option_verbose`), as `core set verbose` sets it.
+/// The core's system verbosity: what Asterisk's own `ast_verb(n, ...)` compares with
+/// (`VERBOSITY_ATLEAST`), i.e. `ast_verb_sys_level`, the highest of the root console, every
+/// remote console (`asterisk -rvvv`, `core set verbose 3` typed there) and every logger channel
+/// with a verbose level. `option_verbose` alone is only the root console's level: with a
+/// foreground-less PBX it stays 0 while an admin watches at `-rvvv`.
 pub fn core_verbosity() -> i32 {
     #[cfg(test)]
     {
@@ -72,9 +76,34 @@ pub fn core_verbosity() -> i32 {
     }
     #[cfg(not(test))]
     {
-        // SAFETY: as for option_debug above.
-        unsafe { std::ptr::addr_of!(crate::sys::option_verbose).read_volatile() }
+        let p = sys_level_ptr();
+        if p.is_null() {
+            // SAFETY: as for option_debug above.
+            unsafe { std::ptr::addr_of!(crate::sys::option_verbose).read_volatile() }
+        } else {
+            // SAFETY: a non-NULL address dlsym gave for the core's exported `int
+            // ast_verb_sys_level`, a global that lives as long as the process; racy reads of it
+            // are what VERBOSITY_ATLEAST does.
+            unsafe { p.read_volatile() }
+        }
     }
+}
+
+/// Where `ast_verb_sys_level` is (NULL when the core does not export it, e.g. the stand-in),
+/// looked up once. Not declared in our headers so that a core without it still loads us.
+#[cfg(not(test))]
+fn sys_level_ptr() -> *const std::ffi::c_int {
+    use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+    static STATE: AtomicU8 = AtomicU8::new(0); // 0 unresolved, 1 resolved
+    static PTR: AtomicPtr<std::ffi::c_int> = AtomicPtr::new(std::ptr::null_mut());
+    if STATE.load(Ordering::Acquire) == 0 {
+        // SAFETY: RTLD_DEFAULT searches the global scope (the asterisk binary exports its
+        // symbols there); the name is a NUL-terminated static string. Only the address is kept.
+        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"ast_verb_sys_level".as_ptr()) };
+        PTR.store(p.cast(), Ordering::Release);
+        STATE.store(1, Ordering::Release);
+    }
+    PTR.load(Ordering::Acquire)
 }
 
 /// Logs at a level with this file, line and module path.
@@ -94,7 +123,7 @@ macro_rules! ast_warning { ($($arg:tt)*) => { $crate::ast_log_at!($crate::host::
 /// `ast_log(LOG_NOTICE, ...)`
 #[macro_export]
 macro_rules! ast_notice { ($($arg:tt)*) => { $crate::ast_log_at!($crate::host::log::Level::Notice, $($arg)*) }; }
-/// `ast_verb(n, ...)`: logged at verbose level when the core verbosity is at least `n`.
+/// `ast_verb(n, ...)`: logged at verbose level when the core's system verbosity is at least `n`.
 #[macro_export]
 macro_rules! ast_verb {
     ($n:expr, $($arg:tt)*) => {
