@@ -40,8 +40,13 @@ const HOST_FNS: &[&str] = &[
 ];
 
 /// Host data we read.
-const HOST_VARS: &[&str] =
-    &["option_verbose", "option_debug", "ast_startuptime", "ast_lastreloadtime"];
+const HOST_VARS: &[&str] = &[
+    "option_verbose",
+    "option_debug",
+    "ast_verb_sys_level",
+    "ast_startuptime",
+    "ast_lastreloadtime",
+];
 
 /// Host types whose layout we rely on.
 const HOST_TYPES: &[&str] = &[

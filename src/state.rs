@@ -183,7 +183,11 @@ pub(crate) fn unload() -> Result<(), Error> {
         Ok(()) => Ok(()),
         Err(s) => {
             *state() = Some(*s);
-            Err(format!("threads still busy after {} s; try again", UNLOAD_LIMIT.as_secs()))
+            Err(format!(
+                "an action is still running after {} s; the WebSocket listener has stopped. \
+                 Run 'module unload' again when it ends, or 'module reload' to listen again",
+                UNLOAD_LIMIT.as_secs()
+            ))
         }
     }
 }
@@ -193,6 +197,16 @@ pub(crate) fn reload() -> Result<(), Error> {
     let accounts = read_accounts()?;
     let mut guard = state();
     let Some(s) = guard.as_mut() else { return Err("not loaded".into()) };
+    if s.listener.as_ref().is_some_and(Listener::is_stopping) {
+        // A refused unload left the listener stopping: finish that first, then start afresh.
+        if !s.listener.as_mut().is_some_and(Listener::try_finish) {
+            return Err("the listener is still stopping (a refused unload waits for a running \
+                        action); try again when it ends"
+                .into());
+        }
+        s.listener = None;
+        drop(s.hook.take());
+    }
     match (&s.listener, settings.enabled) {
         (Some(l), true) => {
             let tls = listener::tls_config(&settings)?;

@@ -22,4 +22,8 @@ void ast_log(int level, const char *file, int line, const char *function, const 
 extern int option_verbose;
 extern int option_debug;
 
+/* logger.h: the highest verbosity of the root console, every remote console and every verbose
+ * logger channel; what ast_verb() (VERBOSITY_ATLEAST) compares with. */
+extern int ast_verb_sys_level;
+
 #endif

@@ -108,12 +108,14 @@ pub fn parse_action_list(out: &str) -> Vec<(String, String)> {
 /// manager.c's action_listcommands: every action this user may run, as `Name: synopsis (Priv: x)`.
 fn list_commands(job: &Job) -> Message {
     let mut reply = ack(&job.action, None);
-    for (name, synopsis) in known_actions() {
+    // `manager show commands` gives the names (its synopses are cut to the screen width);
+    // `manager show command <name>` (cached) gives the whole synopsis and the classes.
+    for (name, _) in known_actions() {
         let lookup = |line: &str| crate::host::cli::run_core_command(line).ok();
-        let Some(required) = super::privileges::required(&name, lookup) else { continue };
-        if crate::ami::classes::action_permitted(job.write, required) {
-            let privs = crate::ami::classes::perm_to_str(required);
-            reply.push(name, format!("{synopsis} (Priv: {privs})"));
+        let Some(info) = super::privileges::info(&name, lookup) else { continue };
+        if crate::ami::classes::action_permitted(job.write, info.required) {
+            let privs = crate::ami::classes::perm_to_str(info.required);
+            reply.push(name, format!("{} (Priv: {privs})", info.synopsis));
         }
     }
     reply

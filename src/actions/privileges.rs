@@ -6,9 +6,18 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::ami::classes::parse_privilege_section;
+use crate::ami::classes::{parse_privilege_section, parse_synopsis_section};
 
-static CACHE: Mutex<Option<HashMap<String, u32>>> = Mutex::new(None);
+/// What Asterisk says about one action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionInfo {
+    /// The write classes it needs (0: anyone).
+    pub required: u32,
+    /// Its synopsis as AMI's ListCommands prints it.
+    pub synopsis: String,
+}
+
+static CACHE: Mutex<Option<HashMap<String, ActionInfo>>> = Mutex::new(None);
 
 /// Forgets every learned privilege (on reload).
 pub fn clear() {
@@ -18,19 +27,21 @@ pub fn clear() {
 /// The write classes `action` needs, or `None` when Asterisk has no such action.
 /// `lookup` runs a CLI command and returns its output (injected for tests).
 pub fn required(action: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<u32> {
+    info(action, lookup).map(|i| i.required)
+}
+
+/// Privileges and synopsis of `action`, or `None` when Asterisk has no such action.
+pub fn info(action: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<ActionInfo> {
     let key = action.to_ascii_lowercase();
-    if let Some(mask) =
-        CACHE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|c| c.get(&key))
-    {
-        return Some(*mask);
+    let cache = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(hit) = cache().as_ref().and_then(|c| c.get(&key).cloned()) {
+        return Some(hit);
     }
     // The name was validated ([A-Za-z0-9_-]), so it cannot smuggle words into the command line.
     let out = lookup(&format!("manager show command {action}"))?;
-    let mask = parse_privilege_section(&out)?;
-    CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .insert(key, mask);
-    Some(mask)
+    let required = parse_privilege_section(&out)?;
+    let synopsis = parse_synopsis_section(&out).unwrap_or_default();
+    let info = ActionInfo { required, synopsis };
+    cache().get_or_insert_with(HashMap::new).insert(key, info.clone());
+    Some(info)
 }

@@ -218,6 +218,27 @@ pub fn parse_privilege_section(cli_output: &str) -> Option<u32> {
     (bits != 0).then_some(bits)
 }
 
+/// The synopsis in `manager show command <Action>` output, as AMI's ListCommands prints it.
+/// Documented actions have a `[Synopsis]` section (wrapped for the screen; lines are joined):
+/// their synopsis comes from the XML documentation, which keeps a trailing blank, so AMI prints
+/// "text.  (Priv: ...)" with two spaces (seen on Asterisk 22.10.1); that blank is restored.
+/// Undocumented actions print `Synopsis: text` (kept as is).
+pub fn parse_synopsis_section(cli_output: &str) -> Option<String> {
+    let plain = strip_terminal_codes(cli_output);
+    let mut lines = plain.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        if line == "[Synopsis]" {
+            let words: Vec<&str> =
+                lines.take_while(|l| !l.is_empty() && !l.starts_with('[')).collect();
+            return (!words.is_empty()).then(|| format!("{} ", words.join(" ")));
+        }
+        if let Some(rest) = line.strip_prefix("Synopsis:") {
+            return Some(rest.trim().to_string());
+        }
+    }
+    None
+}
+
 /// The class list of the first privilege section, lines joined, trimmed.
 fn privilege_list(text: &str) -> Option<String> {
     let mut lines = text.lines().map(str::trim);
@@ -232,6 +253,20 @@ fn privilege_list(text: &str) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod synopsis_tests {
+    use super::parse_synopsis_section;
+
+    #[test]
+    fn synopsis_from_both_layouts() {
+        let xml = "\n\x1b[1;35m  -= Info about Manager Command 'Ping' =- \x1b[0m\n\n\x1b[1;35m[Synopsis]\x1b[0m\nKeepalive\ncommand.\n\n[Since]\n";
+        assert_eq!(parse_synopsis_section(xml).as_deref(), Some("Keepalive command. "));
+        let legacy = "Action: Foo\nSynopsis: Do foo\nPrivilege: call,all\n";
+        assert_eq!(parse_synopsis_section(legacy).as_deref(), Some("Do foo"));
+        assert_eq!(parse_synopsis_section(""), None);
+    }
 }
 
 /// `text` without ANSI escape sequences (`ESC [ ... final-byte` and two-byte `ESC x`).

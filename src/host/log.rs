@@ -76,34 +76,10 @@ pub fn core_verbosity() -> i32 {
     }
     #[cfg(not(test))]
     {
-        let p = sys_level_ptr();
-        if p.is_null() {
-            // SAFETY: as for option_debug above.
-            unsafe { std::ptr::addr_of!(crate::sys::option_verbose).read_volatile() }
-        } else {
-            // SAFETY: a non-NULL address dlsym gave for the core's exported `int
-            // ast_verb_sys_level`, a global that lives as long as the process; racy reads of it
-            // are what VERBOSITY_ATLEAST does.
-            unsafe { p.read_volatile() }
-        }
+        // SAFETY: ast_verb_sys_level is a plain int exported by the core; racy reads of it are
+        // what VERBOSITY_ATLEAST does.
+        unsafe { std::ptr::addr_of!(crate::sys::ast_verb_sys_level).read_volatile() }
     }
-}
-
-/// Where `ast_verb_sys_level` is (NULL when the core does not export it, e.g. the stand-in),
-/// looked up once. Not declared in our headers so that a core without it still loads us.
-#[cfg(not(test))]
-fn sys_level_ptr() -> *const std::ffi::c_int {
-    use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
-    static STATE: AtomicU8 = AtomicU8::new(0); // 0 unresolved, 1 resolved
-    static PTR: AtomicPtr<std::ffi::c_int> = AtomicPtr::new(std::ptr::null_mut());
-    if STATE.load(Ordering::Acquire) == 0 {
-        // SAFETY: RTLD_DEFAULT searches the global scope (the asterisk binary exports its
-        // symbols there); the name is a NUL-terminated static string. Only the address is kept.
-        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"ast_verb_sys_level".as_ptr()) };
-        PTR.store(p.cast(), Ordering::Release);
-        STATE.store(1, Ordering::Release);
-    }
-    PTR.load(Ordering::Acquire)
 }
 
 /// Logs at a level with this file, line and module path.

@@ -88,6 +88,12 @@ fn show_clients(args: &[String]) -> (CliStatus, String) {
         return (CliStatus::ShowUsage, String::new());
     }
     let Some(shared) = crate::state::shared() else { return not_running() };
+    if shared.stop.load(std::sync::atomic::Ordering::Acquire) {
+        return (
+            CliStatus::Success,
+            "AMI WebSocket listener is stopped (unload pending).\n".into(),
+        );
+    }
     (CliStatus::Success, render_clients(&shared.fresh_snapshot(SNAPSHOT_WAIT)))
 }
 
@@ -100,6 +106,14 @@ fn show_status(args: &[String]) -> (CliStatus, String) {
     let s = &snap.status;
     let log = &shared.log;
     let mut out = String::new();
+    if shared.stop.load(std::sync::atomic::Ordering::Acquire) {
+        let _ = writeln!(
+            out,
+            "Listener:            STOPPED (a refused unload waits for a running action; \
+             'module reload' listens again once it ends)"
+        );
+        return (CliStatus::Success, out);
+    }
     let _ = writeln!(out, "Listening on:        {}", s.listening);
     let _ = writeln!(out, "Connections:         {} ({} logged in)", s.connections, s.logged_in);
     let _ = writeln!(out, "Accepted / refused:  {} / {}", s.accepted, s.refused);

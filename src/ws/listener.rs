@@ -105,6 +105,26 @@ impl Listener {
         Ok(Listener { shared, thread: Some(thread) })
     }
 
+    /// Whether a stop was asked for (the loop may still be finishing).
+    pub fn is_stopping(&self) -> bool {
+        self.shared.stop.load(Ordering::Acquire)
+    }
+
+    /// After a stop: joins the thread if it has finished. True when nothing of ours runs.
+    pub fn try_finish(&mut self) -> bool {
+        match self.thread.take() {
+            Some(t) if t.is_finished() => {
+                t.join();
+                true
+            }
+            Some(t) => {
+                self.thread = Some(t);
+                false
+            }
+            None => true,
+        }
+    }
+
     /// Stops the loop (clients get Close 1001) and joins it, waiting at most `limit`. On timeout
     /// the listener is handed back so the caller can keep it (and refuse to unload).
     pub fn shutdown(mut self, limit: Duration) -> Result<(), Listener> {

@@ -60,8 +60,12 @@ pub fn verbose() -> i32 {
 
 /// Sets `option_verbose`.
 pub fn set_verbose(n: i32) {
-    // SAFETY: as above; a single aligned int store.
-    unsafe { std::ptr::addr_of_mut!(sys::option_verbose).write_volatile(n) }
+    // SAFETY: as above; single aligned int stores. With one console, the system verbosity
+    // (ast_verb_sys_level) equals the root console's.
+    unsafe {
+        std::ptr::addr_of_mut!(sys::option_verbose).write_volatile(n);
+        std::ptr::addr_of_mut!(sys::ast_verb_sys_level).write_volatile(n);
+    }
 }
 
 /// The core debug level (`option_debug`).

@@ -15,6 +15,8 @@
 
 /*! \brief options.h: the core verbosity and debug levels, read by modules directly. */
 int option_verbose;
+/* logger.h: the system verbosity; the stand-in has one console, so it follows option_verbose. */
+int ast_verb_sys_level;
 int option_debug;
 
 /* Implemented in Rust, in tests/host. */
