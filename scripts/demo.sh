@@ -3,8 +3,10 @@
 # with simulated calls. Open the printed URL, log in as demo / demo, and watch events arrive.
 # Type stand-in commands at the prompt (ws show clients, traffic rate 5, core stop now, ...).
 set -euo pipefail
+# rustup installs cargo here; a non-login shell (CI) may not have it on PATH.
+export PATH="$HOME/.cargo/bin:$PATH"
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" = 0 ] && ! dpkg -s libclang-dev >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ]; then
 	./scripts/setup-debian.sh
 fi
 cargo build --release

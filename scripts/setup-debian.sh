@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing res_ami_websocket needs on Debian 12 (run as root).
 set -euo pipefail
+# rustup installs cargo here; a non-login shell (CI) may not have it on PATH.
+export PATH="$HOME/.cargo/bin:$PATH"
 export DEBIAN_FRONTEND=noninteractive
 need=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
