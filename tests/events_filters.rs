@@ -7,9 +7,9 @@ mod common;
 
 use std::time::Duration;
 
+use common::StandIn;
 use common::fixture::{self, Recorded};
 use common::ws::{WsClient, field, login_as, seq};
-use common::{Opts, StandIn, default_module_conf, free_port};
 use serde_json::Value;
 
 const CALL: u32 = 1 << 1;
@@ -29,13 +29,7 @@ eventfilter(action(include),name(Newexten),header(Application),method(exact)) = 
 eventfilter(action(exclude),header(Variable),method(starts_with)) = DIAL\n";
 
 fn start() -> (StandIn, u16) {
-    let port = free_port();
-    let conf = default_module_conf(port);
-    let s = StandIn::start(
-        &[("manager.conf", MANAGER), ("ami_websocket.conf", &conf)],
-        Opts::default(),
-    );
-    (s, port)
+    common::start_with_manager(MANAGER)
 }
 
 /// AMI's class rule: the session must read every class the event has.

@@ -17,13 +17,7 @@ const MANAGER: &str = "[general]\nenabled = yes\nbindaddr = 127.0.0.1\nauthtimeo
 permit = 10.0.0.0/255.0.0.0\n";
 
 fn start() -> (StandIn, u16) {
-    let port = free_port();
-    let conf = default_module_conf(port);
-    let s = StandIn::start(
-        &[("manager.conf", MANAGER), ("ami_websocket.conf", &conf)],
-        Opts::default(),
-    );
-    (s, port)
+    common::start_with_manager(MANAGER)
 }
 
 /// Sends a Login and returns (response, time it took to come).

@@ -34,6 +34,18 @@ pub fn default_module_conf(port: u16) -> String {
     format!("[general]\nbindaddr = 127.0.0.1\nbindport = {port}\n")
 }
 
+/// A stand-in with the module loaded, this manager.conf and the default module config on a
+/// free port; returns the port too.
+pub fn start_with_manager(manager_conf: &str) -> (StandIn, u16) {
+    let port = free_port();
+    let conf = default_module_conf(port);
+    let s = StandIn::start(
+        &[("manager.conf", manager_conf), ("ami_websocket.conf", &conf)],
+        Opts::default(),
+    );
+    (s, port)
+}
+
 /// A TCP port on 127.0.0.1 that is free right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -35,22 +35,8 @@ pub fn try_connect(
     subprotocol: Option<&str>,
     origin: Option<&str>,
 ) -> Result<WsClient, tungstenite::Error> {
-    let mut req = format!("ws://127.0.0.1:{port}/ami").into_client_request()?;
-    if let Some(p) = subprotocol {
-        req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_str(p).unwrap());
-    }
-    if let Some(o) = origin {
-        req.headers_mut().insert("Origin", HeaderValue::from_str(o).unwrap());
-    }
     let stream = TcpStream::connect(("127.0.0.1", port)).map_err(tungstenite::Error::Io)?;
-    stream.set_nodelay(true).ok();
-    let (ws, _resp) = tungstenite::client(req, stream).map_err(|e| match e {
-        tungstenite::HandshakeError::Failure(e) => e,
-        tungstenite::HandshakeError::Interrupted(_) => {
-            tungstenite::Error::Io(std::io::Error::new(ErrorKind::WouldBlock, "interrupted"))
-        }
-    })?;
-    Ok(WsClient { ws, next_id: 0 })
+    handshake(stream, port, subprotocol, origin)
 }
 
 /// Runs the client side of the handshake over an already connected socket (e.g. one with a
@@ -60,9 +46,21 @@ pub fn connect_over(
     port: u16,
     subprotocol: Option<&str>,
 ) -> Result<WsClient, tungstenite::Error> {
+    handshake(stream, port, subprotocol, None)
+}
+
+fn handshake(
+    stream: TcpStream,
+    port: u16,
+    subprotocol: Option<&str>,
+    origin: Option<&str>,
+) -> Result<WsClient, tungstenite::Error> {
     let mut req = format!("ws://127.0.0.1:{port}/ami").into_client_request()?;
     if let Some(p) = subprotocol {
         req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_str(p).unwrap());
+    }
+    if let Some(o) = origin {
+        req.headers_mut().insert("Origin", HeaderValue::from_str(o).unwrap());
     }
     stream.set_nodelay(true).ok();
     let (ws, _resp) = tungstenite::client(req, stream).map_err(|e| match e {
