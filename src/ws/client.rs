@@ -183,6 +183,11 @@ impl Client {
 
     /// Handles one decoded message from the client.
     pub fn handle(&mut self, mut msg: Message, ctx: &mut Ctx<'_>) -> Vec<Outcome> {
+        #[cfg(feature = "test-panic-injection")]
+        if msg.action().is_some_and(|a| a.eq_ignore_ascii_case("WsTestPanic")) {
+            // Test builds only: proves a panic while handling one connection ends only that one.
+            panic!("injected test panic (feature test-panic-injection)");
+        }
         if self.held.is_some() {
             // A failed login is pending its delayed answer and close; ignore further input.
             return Vec::new();

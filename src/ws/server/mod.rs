@@ -188,12 +188,24 @@ impl Server {
 
     pub(super) fn on_ready(&mut self, token: Token) {
         let Some(mut conn) = self.conns.remove(&token) else { return };
-        let ended = crate::guard::catch(|| self.drive(&mut conn)).unwrap_or(Ended::Yes);
+        let Some(ended) = crate::guard::catch(|| self.drive(&mut conn)) else {
+            self.end_after_panic(conn);
+            return;
+        };
         if ended == Ended::Yes || matches!(conn.phase, Phase::Done) {
             self.forget(conn);
         } else {
             self.conns.insert(token, conn);
         }
+    }
+
+    /// A bug panicked while handling this connection: it alone ends, with close 1011.
+    pub(super) fn end_after_panic(&mut self, mut conn: Conn) {
+        crate::ast_error!("ws: client {} ({}) closed after an internal error", conn.id, conn.peer);
+        if let Phase::Ws(w) = &mut conn.phase {
+            w.abort_with(1011, "internal error");
+        }
+        self.forget(conn);
     }
 
     /// Advances one connection as far as its socket allows.

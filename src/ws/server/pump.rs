@@ -112,11 +112,16 @@ impl Server {
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for t in tokens {
             let Some(mut conn) = self.conns.remove(&t) else { continue };
+            let mut panicked = false;
             if let Phase::Ws(w) = &mut conn.phase {
                 let id = conn.id;
-                let _ = crate::guard::catch(|| self.pump(id, w));
+                panicked = crate::guard::catch(|| self.pump(id, w)).is_none();
             }
-            self.conns.insert(t, conn);
+            if panicked {
+                self.end_after_panic(conn);
+            } else {
+                self.conns.insert(t, conn);
+            }
         }
     }
 }
