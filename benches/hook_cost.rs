@@ -15,7 +15,7 @@ use mio::{Events, Poll, Token, Waker};
 use res_ami_websocket::events::encode::{ami_to_json, ami_to_text};
 use res_ami_websocket::events::ring::EventLog;
 
-const CAPTURE: &str = include_str!("../tests/fixtures/asterisk-22.10.1-hook-capture.jsonl");
+const CAPTURE: &str = include_str!("../tests/fixtures/hook-capture-22.10.1.jsonl");
 /// Runs per scenario; the table shows their median, min and max.
 const RUNS: usize = 7;
 /// Events appended per run (split among the writers).

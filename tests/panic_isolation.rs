@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::ws::{connect, field};
@@ -12,17 +11,7 @@ use common::{Opts, StandIn, probe};
 
 #[test]
 fn a_panic_in_one_connection_ends_only_that_connection() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let target = common::target_dir().join("panic");
-    let status = Command::new(cargo)
-        .args(["build", "--lib", "--features", "test-panic-injection", "--manifest-path"])
-        .arg(probe::manifest_dir().join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the test variant failed");
-    let module = target.join("debug/libres_ami_websocket.so");
+    let module = probe::build_variant("test-panic-injection", "panic");
     let mut s = StandIn::start(&[], Opts { module: Some(module), ..Opts::default() });
     let port = s.ws_port().unwrap();
     let mut victim = connect(port);

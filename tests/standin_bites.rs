@@ -33,17 +33,7 @@ fn with_tiny(defines: &[&str], name: &str) -> StandIn {
 
 #[test]
 fn getvar_forwarded_by_a_test_build_aborts_the_standin() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let target = common::target_dir().join("bites");
-    let status = Command::new(cargo)
-        .args(["build", "--lib", "--features", "unsafe-test-forward-getvar", "--manifest-path"])
-        .arg(probe::manifest_dir().join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the test variant failed");
-    let module = target.join("debug/libres_ami_websocket.so");
+    let module = probe::build_variant("unsafe-test-forward-getvar", "bites");
     let mut s = StandIn::start(&[], Opts { module: Some(module), ..Opts::default() });
     let status = s.wait_exit(Duration::from_secs(30));
     assert!(status.is_some(), "the stand-in survived a forwarded Getvar:\n{}", s.log());
@@ -405,7 +395,7 @@ fn traffic_makes_live_calls_from_several_threads() {
 fn replay_and_burst_raise_the_expected_events() {
     let s = probe(0);
     let recorded: Vec<String> = std::fs::read_to_string(
-        probe::manifest_dir().join("tests/fixtures/asterisk-22.10.1-hook-capture.jsonl"),
+        probe::manifest_dir().join("tests/fixtures/hook-capture-22.10.1.jsonl"),
     )
     .expect("fixture")
     .lines()

@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::encode::{ami_to_json, ami_to_text};
 use super::event::Event;
 
-const CAPTURE: &str = include_str!("../../tests/fixtures/asterisk-22.10.1-hook-capture.jsonl");
+const CAPTURE: &str = include_str!("../../tests/fixtures/hook-capture-22.10.1.jsonl");
 
 /// Every AMI message from the capture with its kind: events, events raised during actions, and
 /// the response pieces Asterisk produced (`HookResponse`, which come as whole messages or parts).

@@ -23,8 +23,7 @@ impl Recorded {
 
 /// The events `traffic replay` raises, in order.
 pub fn replayed() -> Vec<Recorded> {
-    let path =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/asterisk-22.10.1-hook-capture.jsonl");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hook-capture-22.10.1.jsonl");
     std::fs::read_to_string(path)
         .expect("read the fixture")
         .lines()

@@ -150,3 +150,19 @@ pub fn counts(s: &StandIn) -> Counts {
     }
     c
 }
+
+/// Builds a test-only variant of the module (`--features <feature>`) into its own target dir
+/// under ours and returns the .so. Such builds are never meant for a PBX.
+pub fn build_variant(feature: &str, dir_name: &str) -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = super::target_dir().join(dir_name);
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--lib", "--features", feature, "--manifest-path"])
+        .arg(manifest_dir().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building the {feature} variant failed");
+    target.join("debug/libres_ami_websocket.so")
+}

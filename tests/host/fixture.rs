@@ -2,7 +2,7 @@
 //! its `event` rows for `traffic replay`.
 #![forbid(unsafe_code)]
 
-const RECORDING: &str = include_str!("../fixtures/asterisk-22.10.1-hook-capture.jsonl");
+const RECORDING: &str = include_str!("../fixtures/hook-capture-22.10.1.jsonl");
 
 /// One recorded event.
 #[derive(Debug, Clone)]
