@@ -120,29 +120,45 @@ fn repeated_headers_and_escaping() {
         "Action: UserEvent\r\nUserEvent: Probe2\r\nFoo: one\r\nX: y\r\nFoo: two\r\n\r\n",
     );
 
-    for (name, foo) in [("Probe", ["bar", "baz"]), ("Probe2", ["one", "two"])] {
+    // The two clients raise their events concurrently: either may come first, so collect
+    // both on each client before checking them.
+    let names = ["Probe", "Probe2"];
+    let mut json_seen = std::collections::HashMap::new();
+    while json_seen.len() < 2 {
         let v = json
-            .wait_for(Duration::from_secs(5), |v| field(v, "UserEvent") == name)
-            .unwrap_or_else(|| panic!("JSON client: no {name}"));
+            .wait_for(Duration::from_secs(5), |v| names.contains(&field(v, "UserEvent")))
+            .unwrap_or_else(|| panic!("JSON client: missing one of {names:?}: {json_seen:?}"));
+        json_seen.insert(field(&v, "UserEvent").to_string(), v);
+    }
+    let mut text_seen = std::collections::HashMap::new();
+    while text_seen.len() < 2 {
+        let t = text_until(&mut text, |t| {
+            names.iter().any(|n| t.contains(&format!("UserEvent: {n}\r\n")))
+        })
+        .unwrap_or_else(|| panic!("text client: missing one of {names:?}"));
+        let name = if t.contains("UserEvent: Probe2\r\n") { "Probe2" } else { "Probe" };
+        text_seen.insert(name.to_string(), t);
+    }
+    for (name, foo) in [("Probe", ["bar", "baz"]), ("Probe2", ["one", "two"])] {
+        let v = &json_seen[name];
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(&keys[..2], ["Event", "Privilege"], "{v}");
         assert_eq!(keys.last(), Some(&"WsSeq"), "{v}");
         assert_eq!(keys.iter().filter(|k| **k == "Foo").count(), 1, "{v}");
         assert_eq!(v["Foo"], serde_json::json!(foo), "{v}");
         if name == "Probe" {
-            assert_eq!(field(&v, "Odd"), odd, "{v}");
+            assert_eq!(field(v, "Odd"), odd, "{v}");
             let pos = |k: &str| keys.iter().position(|x| *x == k).unwrap();
             assert!(pos("UserEvent") < pos("Foo") && pos("Foo") < pos("Odd"), "{v}");
         } else {
             let pos = |k: &str| keys.iter().position(|x| *x == k).unwrap();
             assert!(pos("Foo") < pos("X"), "an array stays where the header first came: {v}");
         }
-        let t = text_until(&mut text, |t| t.contains(&format!("UserEvent: {name}\r\n")))
-            .unwrap_or_else(|| panic!("text client: no {name}"));
+        let t = &text_seen[name];
         assert!(t.contains(&format!("Foo: {}\r\n", foo[0])), "{t:?}");
         assert!(t.contains(&format!("Foo: {}\r\n", foo[1])), "{t:?}");
-        assert_eq!(text_seq(&t), seq(&v), "both clients see the same event number");
-        assert!(t.ends_with(&format!("WsSeq: {}\r\n\r\n", seq(&v).unwrap())), "{t:?}");
+        assert_eq!(text_seq(t), seq(v), "both clients see the same event number");
+        assert!(t.ends_with(&format!("WsSeq: {}\r\n\r\n", seq(v).unwrap())), "{t:?}");
         if name == "Probe" {
             assert!(t.contains(&format!("Odd: {odd}\r\n")), "{t:?}");
         }
