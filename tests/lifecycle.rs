@@ -14,7 +14,7 @@ fn load_reload_unload_100_times_without_leaks() {
     let s = StandIn::start(&[], Opts::default());
     let shown = s.rx("module show like res_ami_websocket");
     assert!(running(&shown), "module not running after start:\n{shown}\n{}", s.log());
-    let baseline = s.resources();
+    let baseline = settled(&s);
     for i in 0..CYCLES {
         let out = s.rx(&format!("module reload {NAME}"));
         assert!(
@@ -44,13 +44,13 @@ fn load_reload_unload_100_times_without_leaks() {
     assert!(running(&shown), "not running after the cycles:\n{shown}");
     // Threads of ours are joined before unload returns; the stand-in's own short-lived threads
     // (one per control connection) may still be exiting, so let the count settle briefly.
-    let mut after = s.resources();
+    let mut after = settled(&s);
     for _ in 0..50 {
         if after == baseline {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
-        after = s.resources();
+        after = settled(&s);
     }
     let log = s.core_log();
     println!(
@@ -68,4 +68,19 @@ fn running(shown: &str) -> bool {
     shown
         .lines()
         .any(|l| l.starts_with(NAME) && l.contains(" Running") && !l.contains("Not Running"))
+}
+
+/// Threads and fds once two readings 100 ms apart agree: the stand-in serves each control
+/// connection on a short-lived thread, and the previous one may still be exiting.
+fn settled(s: &StandIn) -> (usize, usize) {
+    let mut last = s.resources();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = s.resources();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    last
 }
