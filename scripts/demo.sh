@@ -2,13 +2,7 @@
 # The demo: builds the module and the stand-in Asterisk core, then runs the module inside it
 # with simulated calls. Open the printed URL, log in as demo / demo, and watch events arrive.
 # Type stand-in commands at the prompt (ws show clients, traffic rate 5, core stop now, ...).
-set -euo pipefail
-# rustup installs cargo here; a non-login shell (CI) may not have it on PATH.
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
-if [ "$(id -u)" = 0 ]; then
-	./scripts/setup-debian.sh
-fi
+source "$(dirname "$0")/prelude.sh"
 cargo build --release
 etc=$(mktemp -d /tmp/amiws-demo.XXXXXX)
 cp demo/manager.conf demo/ami_websocket.conf "$etc/"

@@ -4,13 +4,7 @@
 # into its config directory when there is none yet, then loads (or reloads) the module.
 # Directories are asked from Asterisk itself (`core show settings`); override them with
 # ASTERISK_MODDIR / ASTERISK_CONFDIR.
-set -euo pipefail
-# rustup installs cargo here; a non-login shell may not have it on PATH.
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
-if [ "$(id -u)" = 0 ]; then
-	./scripts/setup-debian.sh
-fi
+source "$(dirname "$0")/prelude.sh"
 cargo build --release
 settings=$(asterisk -rx 'core show settings')
 moddir=${ASTERISK_MODDIR:-$(printf '%s\n' "$settings" | sed -n 's/^ *Module directory: *//p')}

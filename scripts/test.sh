@@ -1,14 +1,7 @@
 #!/usr/bin/env bash
 # The whole check: formatting, clippy with warnings denied, then every test (unit, the stand-in
 # core integration tests, and the opt-in real-Asterisk tests, which skip without AMI_WS_ASTERISK).
-set -euo pipefail
-# rustup installs cargo here; a non-login shell (CI) may not have it on PATH.
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
-# On a fresh Debian machine as root, install what the build and the tests need (idempotent).
-if [ "$(id -u)" = 0 ]; then
-	./scripts/setup-debian.sh
-fi
+source "$(dirname "$0")/prelude.sh"
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo build --release

@@ -46,13 +46,7 @@ fn module_loads_runs_and_cycles_in_a_real_asterisk() {
     let Some(prefix) = prefix_or_skip("module_loads_runs_and_cycles_in_a_real_asterisk") else {
         return;
     };
-    let setup = Setup {
-        users: "[admin]\nsecret = adminpw\nread = all\nwrite = all\n",
-        files: &[],
-        preload: &[],
-    };
-    let mut pbx = Pbx::start(&prefix, &setup);
-    pbx.load_module();
+    let mut pbx = admin_pbx(&prefix);
     assert!(pbx.module_mapped(), "/proc/<pid>/maps does not show {NAME} after load");
     // The network loop and the default 4 action threads.
     let threads = pbx.module_threads();
@@ -117,13 +111,7 @@ fn cycles_under_an_event_flood_with_clients() {
     let Some(prefix) = prefix_or_skip("cycles_under_an_event_flood_with_clients") else {
         return;
     };
-    let setup = Setup {
-        users: "[admin]\nsecret = adminpw\nread = all\nwrite = all\n",
-        files: &[],
-        preload: &[],
-    };
-    let mut pbx = Pbx::start(&prefix, &setup);
-    pbx.load_module();
+    let mut pbx = admin_pbx(&prefix);
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicUsize::new(0));
     let flooder = {
@@ -150,4 +138,16 @@ fn cycles_under_an_event_flood_with_clients() {
         "{CYCLES} cycles while {} UserEvents were sent over AMI TCP",
         sent.load(Ordering::Relaxed)
     );
+}
+
+/// A private PBX with one all-classes `admin` user and the module loaded.
+fn admin_pbx(prefix: &std::path::Path) -> Pbx {
+    let setup = Setup {
+        users: "[admin]\nsecret = adminpw\nread = all\nwrite = all\n",
+        files: &[],
+        preload: &[],
+    };
+    let pbx = Pbx::start(prefix, &setup);
+    pbx.load_module();
+    pbx
 }
