@@ -208,6 +208,8 @@ export class AmiClient {
     this._hbTimer = null;
     this._lastRx = 0;
     this._closedByUser = false;
+    /** @type {Record<string, string | string[]> | null} */
+    this._loginRefused = null;
   }
 
   /**
@@ -451,6 +453,7 @@ export class AmiClient {
       const timeout = opts.timeout ?? this._timeout;
       const p = {
         kind,
+        name,
         asyncOriginate,
         response: null,
         items: [],
@@ -512,6 +515,7 @@ export class AmiClient {
         return;
       }
       this._ws = ws;
+      this._loginRefused = null;
       let loggedIn = false;
       let failed = false;
       /** @param {AmiError} err */
@@ -534,7 +538,10 @@ export class AmiClient {
       };
       ws.onclose = (/** @type {{code?: number, reason?: string}} */ e) => {
         if (!loggedIn) {
-          const err = new AmiError('network', `Connection closed before login (code ${e?.code ?? '?'})`);
+          const refused = this._loginRefused;
+          const err = refused
+            ? asLoginError(new AmiError('action', String(header(refused, 'Message') ?? ''), refused))
+            : new AmiError('network', `Connection closed before login (code ${e?.code ?? '?'})`);
           this._rejectPendingOf(ws, err);
           fail(err);
           return;
@@ -643,6 +650,9 @@ export class AmiClient {
   _onResponse(p, msg) {
     const resp = String(header(msg, 'Response') ?? '');
     if (/^error$/i.test(resp)) {
+      // Recorded at once: the server closes right after a refused login, possibly before the
+      // login code sees this rejection.
+      if (/^login$/i.test(p.name)) this._loginRefused = msg;
       p.reject(new AmiError('action', String(header(msg, 'Message') ?? 'Error'), msg));
       return;
     }
