@@ -138,8 +138,8 @@ export class PbxState extends EventTarget {
     /** @type {(() => void)[]} */
     this._unsubs = [];
     this._stopped = false;
-    /** a snapshot failed: take one after the next reconnect even if it resumed */
-    this._needResync = false;
+    /** @type {string | null} a snapshot is due after the next reconnect, and why */
+    this._resync = null;
   }
 
   /**
@@ -150,9 +150,15 @@ export class PbxState extends EventTarget {
     const c = this.client;
     this._unsubs.push(
       c.on('*', (ev) => this._onEvent(ev)),
-      c.on('lost', () => this.resnapshot('lost')),
+      c.on('lost', () => {
+        // Lost events are reported while the client logs back in: snapshot once it is open.
+        if (c.state === 'open') this.resnapshot('lost');
+        else this._resync = 'lost';
+      }),
       c.on('reconnected', (r) => {
-        if (!r.resumed || this._needResync) this.resnapshot('reconnect');
+        const why = this._resync ?? (r.resumed ? null : 'reconnect');
+        this._resync = null;
+        if (why) this.resnapshot(/** @type {any} */ (why));
       }),
     );
     await this.resnapshot('start');
@@ -265,6 +271,13 @@ export class PbxState extends EventTarget {
         fresh.extensions.set(`${e.exten}@${e.context}`, e);
       }
       for (const it of devs ?? []) fresh.devices.set(h(it, 'Device'), { device: h(it, 'Device'), state: h(it, 'State') });
+      // No list reports hold per channel; a device in state ONHOLD marks its channels held
+      // (a channel's device is its name without the '-<sequence>' suffix).
+      for (const ch of fresh.channels.values()) {
+        const dash = ch.name.lastIndexOf('-');
+        const dev = fresh.devices.get(dash > 0 ? ch.name.slice(0, dash) : ch.name);
+        if (dev && dev.state === 'ONHOLD') ch.onHold = true;
+      }
       for (const it of queues ?? []) {
         const name = h(it, 'Queue');
         if (it.Event === 'QueueParams') {
@@ -302,7 +315,6 @@ export class PbxState extends EventTarget {
       }
       Object.assign(this, fresh);
       this.skipped = skipped;
-      this._needResync = false;
       this.snapshots++;
       // Live events that arrived while the lists ran, in WsSeq order, on top of the snapshot.
       const held = this._buffer ?? [];
@@ -317,7 +329,7 @@ export class PbxState extends EventTarget {
       this._buffer = null;
       held.sort((a, b) => seqCompare(h(a, 'WsSeq'), h(b, 'WsSeq')));
       for (const ev of held) this.fold(ev);
-      this._needResync = true;
+      this._resync = this._resync ?? 'reconnect';
       this.dispatchEvent(new CustomEvent('error', { detail: { error: err, reason } }));
     }
   }
@@ -388,19 +400,11 @@ export class PbxState extends EventTarget {
       }
       case 'DialBegin':
       case 'DialEnd': {
-        const dest = this._upsertChannel(ev, 'Dest');
-        const src = h(ev, 'Uniqueid') ? this._upsertChannel(ev, '') : null;
-        if (src) {
-          if (name === 'DialBegin') {
-            src.dialing = dest ? dest.uniqueid : '';
-            delete src.dialStatus;
-          } else {
-            src.dialing = '';
-            src.dialStatus = h(ev, 'DialStatus');
-          }
-          chg('channel', src.uniqueid, src);
+        // Both channel snapshots: the caller (no prefix, absent for an originated call) and Dest.
+        for (const p of ['', 'Dest']) {
+          const ch = h(ev, `${p}Uniqueid`) ? this._upsertChannel(ev, p) : null;
+          if (ch) chg('channel', ch.uniqueid, ch);
         }
-        if (dest) chg('channel', dest.uniqueid, dest);
         break;
       }
       case 'BridgeCreate': {
