@@ -166,8 +166,11 @@ const DEFAULTS = {
   heartbeat: { interval: 15000, deadline: 10000 },
 };
 
+/** @typedef {import('./ami-ws.js').AmiClient} AmiClientApi the declared API (ami-ws.d.ts) */
+
 /**
  * A client for one AMI-over-WebSocket endpoint. Use {@link connect} to make one.
+ * @implements {AmiClientApi}
  */
 export class AmiClient {
   /** @param {import('./ami-ws.js').ConnectOptions} options */
@@ -244,7 +247,7 @@ export class AmiClient {
    * and the event carrying `EventList: Complete`.
    * @param {Record<string, unknown>} action
    * @param {{timeout?: number, signal?: AbortSignal}} [opts]
-   * @returns {Promise<{response: Record<string, string | string[]>, items: Record<string, string | string[]>[], complete: Record<string, string | string[]> | null}>}
+   * @returns {Promise<import('./ami-ws.js').ListResult>}
    */
   list(action, opts = {}) {
     return /** @type {any} */ (this._call(action, opts, 'list'));
@@ -285,10 +288,11 @@ export class AmiClient {
    * The iterator ends when `signal` aborts, when the loop breaks, or when the client closes.
    * @param {Record<string, string | string[]>} [filter]
    * @param {{bufferSize?: number, signal?: AbortSignal}} [opts]
-   * @returns {AsyncIterableIterator<Record<string, string | string[]>>}
+   * @returns {AsyncIterableIterator<import('./ami-ws.js').AmiEventBase | import('./ami-ws.js').BufferOverflowNotice>}
    */
   events(filter = {}, opts = {}) {
     const size = Math.max(1, opts.bufferSize ?? this._eventBuffer);
+    /** @type {[string, Set<string>][]} */
     const accept = Object.entries(filter).map(([k, v]) => [k, new Set(Array.isArray(v) ? v : [v])]);
     /** @type {any[]} */
     const buffer = [];

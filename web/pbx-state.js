@@ -99,8 +99,11 @@ const FOLDED = new Set([
   'ParkedCallGiveUp', 'ParkedCallTimeOut', 'ParkedCallSwap',
 ]);
 
+/** @typedef {Omit<import('./pbx-state.js').PbxState, keyof EventTarget>} PbxStateApi the declared API (pbx-state.d.ts) */
+
 /**
  * The live PBX model. Listen for 'change' ({kind, key, value|null}) and 'snapshot' ({reason}).
+ * @implements {PbxStateApi}
  */
 export class PbxState extends EventTarget {
   /**

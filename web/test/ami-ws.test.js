@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { connect, AmiClient, AmiError, validateAction } from '../ami-ws.js';
-import { FakeAmi, FakeClock, flush, resp } from './fake-ami.js';
+import { FakeAmi, FakeClock, flush, resp } from '../testkit/fake-ami.js';
 
 /** @param {FakeAmi} server @param {FakeClock} clock @param {object} [extra] */
 function opts(server, clock, extra = {}) {

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '../ami-ws.js';
 import { PbxState, SNAPSHOT_ACTIONS } from '../pbx-state.js';
-import { FakeAmi, FakeClock, flush, resp } from './fake-ami.js';
-import { PbxSim, COMPLETE } from './pbx-sim.js';
+import { FakeAmi, FakeClock, flush, resp } from '../testkit/fake-ami.js';
+import { PbxSim, COMPLETE } from '../testkit/pbx-sim.js';
 
 const ALL_COMMANDS = ['Ping', 'ListCommands', 'Originate', 'Hangup', ...SNAPSHOT_ACTIONS];
 
