@@ -22,6 +22,16 @@ export const SNAPSHOT_ACTIONS = [
 
 /** @typedef {Record<string, string | string[]>} AmiMessage */
 
+/**
+ * A DOM-style event with `detail`: CustomEvent where the runtime has it (browsers, Node 19+),
+ * else an Event with a `detail` property (Node 18 has CustomEvent only behind a flag).
+ * @param {string} type @param {any} detail @returns {Event}
+ */
+function detailEvent(type, detail) {
+  if (typeof CustomEvent === 'function') return new CustomEvent(type, { detail });
+  return Object.assign(new Event(type), { detail });
+}
+
 /** @param {AmiMessage} m @param {string} k @returns {string} the first value of a header, or '' */
 function h(m, k) {
   const v = m[k];
@@ -47,25 +57,33 @@ function hms(d) {
   return parts[0] * 3600 + parts[1] * 60 + parts[2];
 }
 
+/** Header names of a channel snapshot by prefix, built once per prefix. */
+const CHANNEL_KEYS = new Map();
+
 /**
  * The channel fields of a channel snapshot in an event (ast_manager_build_channel_state_string_prefix).
  * @param {AmiMessage} m @param {string} [p] prefix ('Dest', 'Parkee', ...)
  */
 function channelFields(m, p = '') {
+  let k = CHANNEL_KEYS.get(p);
+  if (!k) {
+    k = ['Uniqueid', 'Linkedid', 'Channel', 'ChannelState', 'ChannelStateDesc', 'CallerIDNum', 'CallerIDName', 'ConnectedLineNum', 'ConnectedLineName', 'AccountCode', 'Context', 'Exten', 'Priority'].map((x) => p + x);
+    CHANNEL_KEYS.set(p, k);
+  }
   return {
-    uniqueid: h(m, `${p}Uniqueid`),
-    linkedid: h(m, `${p}Linkedid`),
-    name: h(m, `${p}Channel`),
-    state: h(m, `${p}ChannelState`),
-    stateDesc: h(m, `${p}ChannelStateDesc`),
-    callerIdNum: h(m, `${p}CallerIDNum`),
-    callerIdName: h(m, `${p}CallerIDName`),
-    connectedNum: h(m, `${p}ConnectedLineNum`),
-    connectedName: h(m, `${p}ConnectedLineName`),
-    accountCode: h(m, `${p}AccountCode`),
-    context: h(m, `${p}Context`),
-    exten: h(m, `${p}Exten`),
-    priority: h(m, `${p}Priority`),
+    uniqueid: h(m, k[0]),
+    linkedid: h(m, k[1]),
+    name: h(m, k[2]),
+    state: h(m, k[3]),
+    stateDesc: h(m, k[4]),
+    callerIdNum: h(m, k[5]),
+    callerIdName: h(m, k[6]),
+    connectedNum: h(m, k[7]),
+    connectedName: h(m, k[8]),
+    accountCode: h(m, k[9]),
+    context: h(m, k[10]),
+    exten: h(m, k[11]),
+    priority: h(m, k[12]),
   };
 }
 
@@ -324,7 +342,7 @@ export class PbxState extends EventTarget {
       this._buffer = null;
       held.sort((a, b) => seqCompare(h(a, 'WsSeq'), h(b, 'WsSeq')));
       for (const ev of held) this.fold(ev, true);
-      this.dispatchEvent(new CustomEvent('snapshot', { detail: { reason } }));
+      this.dispatchEvent(detailEvent('snapshot', { reason }));
     } catch (err) {
       // The connection dropped mid-snapshot (or a list timed out): fold what was held so the
       // model stays as current as it can, and take a full snapshot after the next reconnect.
@@ -333,7 +351,7 @@ export class PbxState extends EventTarget {
       held.sort((a, b) => seqCompare(h(a, 'WsSeq'), h(b, 'WsSeq')));
       for (const ev of held) this.fold(ev);
       this._resync = this._resync ?? 'reconnect';
-      this.dispatchEvent(new CustomEvent('error', { detail: { error: err, reason } }));
+      this.dispatchEvent(detailEvent('error', { error: err, reason }));
     }
   }
 
@@ -541,7 +559,7 @@ export class PbxState extends EventTarget {
       }
     }
     if (!quiet) {
-      for (const [kind, key, value] of changes) this.dispatchEvent(new CustomEvent('change', { detail: { kind, key, value } }));
+      for (const [kind, key, value] of changes) this.dispatchEvent(detailEvent('change', { kind, key, value }));
     }
   }
 
