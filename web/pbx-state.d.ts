@@ -160,7 +160,7 @@ export class PbxState extends EventTarget {
   readonly skipped: Set<string>;
   /** Snapshots taken so far. */
   readonly snapshots: number;
-  /** Subscribes, then takes the first snapshot. */
+  /** Subscribes, then takes the first snapshot; rejects if it failed (a snapshot follows the next reconnect). */
   start(): Promise<void>;
   stop(): void;
   /** Whether ListCommands lists the action for this user (false when unknown). */

@@ -159,12 +159,16 @@ export class PbxState extends EventTarget {
     /** @type {(() => void)[]} */
     this._unsubs = [];
     this._stopped = false;
+    /** @type {unknown} the error of the last failed snapshot */
+    this._lastError = null;
     /** @type {string | null} a snapshot is due after the next reconnect, and why */
     this._resync = null;
   }
 
   /**
-   * Subscribes, then takes the first snapshot. Resolves when the model is complete.
+   * Subscribes, then takes the first snapshot. Resolves when the model is complete; rejects
+   * with the client's error when that snapshot failed (the store stays subscribed and takes a
+   * snapshot after the client's next reconnect).
    * @returns {Promise<void>}
    */
   async start() {
@@ -183,6 +187,7 @@ export class PbxState extends EventTarget {
       }),
     );
     await this.resnapshot('start');
+    if (this.snapshots === 0 && this._lastError) throw this._lastError;
   }
 
   /** Unsubscribes; the model stays as it was. */
@@ -351,6 +356,7 @@ export class PbxState extends EventTarget {
       held.sort((a, b) => seqCompare(h(a, 'WsSeq'), h(b, 'WsSeq')));
       for (const ev of held) this.fold(ev);
       this._resync = this._resync ?? 'reconnect';
+      this._lastError = err;
       this.dispatchEvent(detailEvent('error', { error: err, reason }));
     }
   }

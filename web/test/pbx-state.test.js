@@ -283,7 +283,8 @@ test('a snapshot cut by a dropped connection is retaken after the reconnect', as
     sock.kill();
     return null;
   });
-  await s.start();
+  const failed = await s.start().then(() => null, (e) => e);
+  assert.equal(failed?.code, 'closed', 'start() rejects when its snapshot was cut');
   assert.equal(errors, 1);
   assert.equal(s.snapshots, 0);
   w.server.handlers.set('queuestatus', /** @type {any} */ (orig));
