@@ -296,3 +296,22 @@ test('a snapshot cut by a dropped connection is retaken after the reconnect', as
   c.close();
   f.c.close();
 });
+
+test('DialBegin/DialEnd fold both channel snapshots; Newchannel takes its creation time from Timestamp', () => {
+  const s = new PbxState(/** @type {any} */ ({ on: () => () => {} }), { now: () => 5000 });
+  const sim = new PbxSim({ emit: (ev) => s.fold(ev) });
+  const a = sim.newChannel('100', '');
+  assert.equal(s.channels.get(a.uniqueid).createdAt, Math.round(Number(sim.t.toFixed(6)) * 1000));
+  // The callee's Newchannel was missed: DialBegin's Dest snapshot creates it.
+  const b = { ...a, uniqueid: '99.9', linkedid: a.uniqueid, name: 'PJSIP/101-000000ff', state: 0, cidNum: '101' };
+  sim.raise('DialBegin', { ...sim.snap(a), ...sim.snap(b, 'Dest'), DialString: '101' });
+  assert.equal(s.channels.get('99.9')?.name, 'PJSIP/101-000000ff');
+  assert.equal(s.channels.get('99.9')?.createdAt, 5000, 'first seen now');
+  sim.raise('DialEnd', { ...sim.snap({ ...a, state: 6 }), ...sim.snap({ ...b, state: 6 }, 'Dest'), DialStatus: 'ANSWER' });
+  assert.equal(s.channels.get('99.9')?.stateDesc, 'Up');
+  assert.equal(s.channels.get(a.uniqueid)?.stateDesc, 'Up');
+  // An originated call's DialBegin has only the Dest snapshot.
+  sim.raise('DialBegin', { ...sim.snap({ ...b, uniqueid: '77.7', name: 'PJSIP/102-1' }, 'Dest'), DialString: '102' });
+  assert.equal(s.channels.get('77.7')?.name, 'PJSIP/102-1');
+  assert.equal(s.channels.size, 3);
+});
