@@ -222,7 +222,7 @@ export class AmiClient {
    */
   async open() {
     try {
-      await this._connectOnce();
+      await this._connectOnce(true); // resumes only when options.resumeAfter gave a lastSeq
     } catch (err) {
       this._setState('closed');
       throw err;

@@ -448,3 +448,20 @@ test('AmiClient needs a WebSocket constructor', () => {
     /** @type {any} */ (globalThis).WebSocket = saved;
   }
 });
+
+test('resumeAfter: the first login resumes after a WsSeq kept from before (a page reload)', async () => {
+  const server = new FakeAmi();
+  for (let i = 0; i < 5; i++) server.emit({ Event: 'UserEvent' });
+  const seen = [];
+  const clock = new FakeClock();
+  const client = new AmiClient(opts(server, clock, { resumeAfter: '3' }));
+  client.on('UserEvent', (ev) => seen.push(ev.WsSeq));
+  await client.open();
+  assert.equal(server.received.find((m) => m.Action === 'Login')?.WsResumeAfter, '3');
+  assert.deepEqual(seen, ['4', '5']);
+  client.close();
+  // Without it, no WsResumeAfter is sent.
+  const fresh = await connect(opts(server, clock));
+  assert.equal(server.last.received.find((m) => m.Action === 'Login')?.WsResumeAfter, undefined);
+  fresh.close();
+});
