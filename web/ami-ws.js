@@ -522,10 +522,15 @@ export class AmiClient {
       this._loginRefused = null;
       let loggedIn = false;
       let failed = false;
+      // The socket must open and the login finish within the call timeout (a black-holed
+      // address would otherwise leave the connection attempt pending for minutes).
+      const limit = this._timeout > 0 && Number.isFinite(this._timeout) ? this._timeout : 0;
+      const deadline = limit ? this._setTimeout(() => fail(new AmiError('network', `No connection and login within ${limit} ms`)), limit) : null;
       /** @param {AmiError} err */
       const fail = (err) => {
         if (failed || loggedIn) return;
         failed = true;
+        if (deadline !== null) this._clearTimeout(deadline);
         if (this._ws === ws) this._ws = null;
         try {
           ws.close();
@@ -555,7 +560,9 @@ export class AmiClient {
       ws.onopen = async () => {
         try {
           const login = await this._login(resume);
+          if (failed) return;
           loggedIn = true;
+          if (deadline !== null) this._clearTimeout(deadline);
           this._lastRx = this._now();
           this._startHeartbeat();
           resolve(login);

@@ -465,3 +465,32 @@ test('resumeAfter: the first login resumes after a WsSeq kept from before (a pag
   assert.equal(server.last.received.find((m) => m.Action === 'Login')?.WsResumeAfter, undefined);
   fresh.close();
 });
+
+test('a connection that never opens fails with network after the timeout; reconnect attempts time out too', async () => {
+  const server = new FakeAmi();
+  server.hang = true;
+  const clock = new FakeClock();
+  const p = connect(opts(server, clock, { timeout: 2000 })).then(() => null, (e) => e);
+  await clock.advance(1999);
+  assert.equal(server.sockets.length, 1);
+  await clock.advance(1);
+  const err = await p;
+  assert.equal(err?.code, 'network');
+  assert.match(err.message, /within 2000 ms/);
+  // While reconnecting, a hanging attempt is abandoned and the next one follows.
+  const server2 = new FakeAmi();
+  const client = await connect(opts(server2, clock, { timeout: 2000, reconnect: { initialDelay: 100, jitter: 0, factor: 1 } }));
+  server2.hang = true;
+  server2.last.kill();
+  await clock.advance(100);
+  assert.equal(server2.sockets.length, 2);
+  await clock.advance(1999);
+  assert.equal(client.state, 'reconnecting');
+  server2.hang = false; // the network is back; the stuck attempt still hangs
+  await clock.advance(1);
+  assert.equal(server2.sockets.length, 2, 'the stuck attempt timed out');
+  await clock.advance(100);
+  assert.equal(server2.sockets.length, 3, 'and the next one started');
+  assert.equal(client.state, 'open');
+  client.close();
+});

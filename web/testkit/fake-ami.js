@@ -74,6 +74,8 @@ export class FakeAmi {
     this.received = [];
     /** while true, new connections fail (the server is down) */
     this.down = false;
+    /** while true, new connections never open (a black-holed address) */
+    this.hang = false;
     /** replay this many already-seen events on resume (a server that resends: tests dedupe) */
     this.resumeOverlap = 0;
     /** @type {Map<string, (msg: any, sock: FakeSocket) => any[] | null>} answers by action name (lower case) */
@@ -158,6 +160,7 @@ export class FakeSocket {
     /** @type {any} */ this.onerror = null;
     server.sockets.push(this);
     queueMicrotask(() => {
+      if (server.hang) return;
       if (server.down) {
         this.readyState = 3;
         this.onerror?.({ type: 'error' });
