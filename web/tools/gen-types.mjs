@@ -50,7 +50,8 @@ function readSources(args) {
     for (const p of listed) if (wanted(p)) files.push({ path: p, text: git('show', `${ref}:${p}`) });
     xslt = git('show', `${ref}:doc/appdocsxml.xslt`);
     const commit = git('rev-parse', ref).trim();
-    describe = `${ref} (commit ${commit})`;
+    const date = git('log', '-1', '--format=%cs', ref).trim();
+    describe = `${ref} (commit ${commit}, ${date})`;
   } else if (args.src) {
     /** @param {string} dir */
     const walk = (dir) => {
@@ -157,7 +158,7 @@ function snapshotTemplates(xslt) {
     const fields = [];
     const fre = /concat\(\s*@prefix\s*,\s*'([A-Za-z0-9_-]+)'\s*\)"\/>\s*<\/xsl:attribute>([\s\S]*?)<\/xsl:element>/g;
     let f;
-    while ((f = fre.exec(t[2]))) fields.push({ name: f[1], doc: f[2].replace(/<xsl:value-of select="concat\(@prefix, *'([^']*)'\)"\/>/g, '$1').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim() });
+    while ((f = fre.exec(t[2]))) fields.push({ name: f[1], doc: f[2].replace(/<xsl:value-of select="concat\(@prefix, *'([^']*)'\)"\/>/g, '{{prefix}}$1').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim() });
     out[t[1]] = fields;
   }
   if (!out.channel_snapshot?.length || !out.bridge_snapshot?.length) throw new Error('doc/appdocsxml.xslt: snapshot templates not found');
@@ -205,7 +206,8 @@ function paramsOf(syntax, root, templates, depth = 0) {
       const para = elements(el).find((c) => c.name === 'para');
       out.push({ name: el.attrs.name, required: el.attrs.required === 'true' || el.attrs.required === 'yes', doc: oneLine(para), enums, always: false });
     } else if (el.name === 'channel_snapshot' || el.name === 'bridge_snapshot') {
-      for (const f of templates[el.name]) out.push({ name: `${el.attrs.prefix ?? ''}${f.name}`, required: true, doc: f.doc, enums: [], always: true });
+      const prefix = el.attrs.prefix ?? '';
+      for (const f of templates[el.name]) out.push({ name: `${prefix}${f.name}`, required: true, doc: f.doc.replaceAll('{{prefix}}', prefix), enums: [], always: true });
     } else if (el.name === 'xi:include' && el.attrs.xpointer) {
       const target = resolvePointer(root, el.attrs.xpointer);
       for (const t of target) if (t.name === 'parameter') out.push(...paramsOf({ name: 'syntax', attrs: {}, children: [t] }, root, templates, depth + 1));
