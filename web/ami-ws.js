@@ -451,6 +451,12 @@ export class AmiClient {
         for (const k of Object.keys(msg)) if (k.toLowerCase() === 'actionid') delete msg[k];
         id = this._nextId();
         msg.ActionID = id;
+        try {
+          validateAction(msg); // the server's header and size limits count the ActionID too
+        } catch (err) {
+          reject(err);
+          return;
+        }
       }
       const name = String(header(msg, 'Action'));
       const asyncOriginate = kind === 'send' && /^originate$/i.test(name) && isTrue(header(msg, 'Async'));

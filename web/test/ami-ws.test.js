@@ -435,7 +435,14 @@ test('bad values and names are refused client-side, before anything is sent', as
   const sent = server.received[server.received.length - 1];
   assert.equal(sent.N, '5');
   assert.deepEqual(sent.V, ['a', 'b']);
-  validateAction(Object.fromEntries([['Action', 'UserEvent'], ...Array.from({ length: 127 }, (_, i) => [`H${i}`, 'v'])]));
+  const full = Object.fromEntries([['Action', 'UserEvent'], ...Array.from({ length: 127 }, (_, i) => [`H${i}`, 'v'])]);
+  validateAction(full); // 128 headers: the server's limit
+  // The ActionID the client adds counts too: 129 would be refused by the server, so it is refused here.
+  assert.equal((await client.send(full).catch((e) => e)).code, 'invalid');
+  const fewer = { ...full };
+  delete fewer.H0;
+  const sentErr = await client.send(fewer).catch((e) => e);
+  assert.equal(sentErr.code, 'action', 'sent: the fake server answered (it does not know UserEvent)');
   client.close();
 });
 
