@@ -30,3 +30,16 @@ export async function demo(): Promise<void> {
   const err = new AmiError('timeout', 'x');
   void err.code;
 }
+
+// The README example ("### The client library (ami-ws.js)"), verbatim but for the import path.
+export async function readmeExample(): Promise<void> {
+  const ami = await connect({ url: 'ws://127.0.0.1:8765/ami', username: 'demo', secret: 'demo' });
+  const { items } = await ami.list({ Action: 'CoreShowChannels' });
+  console.log(items.map((c) => `${c.Channel} ${c.ChannelStateDesc}`));
+  ami.on('Hangup', (ev) => console.log('hangup', ev.Channel, ev['Cause-txt']));
+  ami.on('lost', ({ count }) => console.warn(`${count} events lost while away`));
+  const res = await ami.send({ Action: 'Originate', Channel: 'PJSIP/100', Exten: '101',
+    Context: 'default', Priority: 1, Async: true }, { timeout: 30000 }); // the OriginateResponse
+  for await (const ev of ami.events({ Event: ['Newstate', 'Hangup'] })) console.log(ev.Event);
+  void res;
+}
