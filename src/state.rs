@@ -157,7 +157,7 @@ fn reload_publisher(s: &mut ModuleState, new: &Settings) -> Result<(), Error> {
         match p.stop(UNLOAD_LIMIT) {
             Ok(r) => resume = same_ring.then_some(r),
             Err(p) => {
-                s.nats = Some(p);
+                s.nats = Some(*p);
                 return Err("the NATS publisher did not stop in time; old one kept".into());
             }
         }
@@ -229,7 +229,7 @@ pub(crate) fn load() -> Result<(), Error> {
 fn teardown(mut s: ModuleState) -> Result<(), Box<ModuleState>> {
     if let Some(p) = s.nats.take() {
         if let Err(p) = p.stop(UNLOAD_LIMIT) {
-            s.nats = Some(p);
+            s.nats = Some(*p);
             return Err(Box::new(s));
         }
     }

@@ -140,17 +140,14 @@ impl Publisher {
             stats: Mutex::new(Stats::default()),
             cursor: AtomicU64::new(resume.cursor),
         });
-        let session = session::Session::new(
-            settings.clone(),
+        let setup = session::Setup {
+            settings: settings.clone(),
             auth,
             tls,
-            Arc::clone(&log),
-            Arc::clone(&shared),
-            poll,
-            &system,
-            resume.instance,
-            resume.cursor,
-        );
+            system: system.clone(),
+            resume,
+        };
+        let session = session::Session::new(setup, Arc::clone(&log), Arc::clone(&shared), poll);
         let thread = crate::host::thread::spawn("ami-ws-nats", move || session.run())?;
         crate::ast_notice!(
             "nats: publishing events as system '{system}' to {}",
@@ -193,7 +190,7 @@ impl Publisher {
     /// Stops the thread within `limit`; returns where a successor should resume. When the
     /// thread does not stop in time (a blocking name lookup of a `url` host), the publisher is
     /// handed back: the module must not be unmapped while it runs.
-    pub fn stop(mut self, limit: Duration) -> Result<Resume, Publisher> {
+    pub fn stop(mut self, limit: Duration) -> Result<Resume, Box<Publisher>> {
         self.shared.stop.store(true, Ordering::Release);
         let _ = self.shared.waker.wake();
         let deadline = Instant::now() + limit;
@@ -203,7 +200,7 @@ impl Publisher {
             }
             if !t.is_finished() {
                 self.thread = Some(t);
-                return Err(self);
+                return Err(Box::new(self));
             }
             t.join();
         }

@@ -72,6 +72,20 @@ struct Connection {
     pings_unanswered: u32,
 }
 
+/// What a session is made from (checked by `Publisher::start`).
+pub struct Setup {
+    /// The `[nats]` settings.
+    pub settings: NatsSettings,
+    /// Credentials, read at load.
+    pub auth: Auth,
+    /// TLS client config when a server needs TLS.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// System name in subjects and payloads.
+    pub system: String,
+    /// Instance and first event.
+    pub resume: super::Resume,
+}
+
 /// Everything the publisher thread owns.
 pub struct Session {
     settings: NatsSettings,
@@ -99,18 +113,11 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session starting at `cursor`; `instance` makes message ids unique across loads.
-    pub fn new(
-        settings: NatsSettings,
-        auth: Auth,
-        tls: Option<Arc<rustls::ClientConfig>>,
-        log: Arc<EventLog>,
-        shared: Arc<PubShared>,
-        poll: Poll,
-        system: &str,
-        instance: u64,
-        cursor: u64,
-    ) -> Session {
+    /// A session for `setup`, reading `log`, stopped through `shared`.
+    pub fn new(setup: Setup, log: Arc<EventLog>, shared: Arc<PubShared>, poll: Poll) -> Session {
+        let Setup { settings, auth, tls, system, resume } = setup;
+        let (instance, cursor) = (resume.instance, resume.cursor);
+        let system = system.as_str();
         let rng = instance ^ 0x9e37_79b9_7f4a_7c15;
         let inbox = format!("_INBOX.amiws{instance:x}");
         Session {
