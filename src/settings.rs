@@ -292,7 +292,9 @@ mod tests {
     /// The sample's commented-out `;option = value` lines, as a config.
     fn sample_defaults() -> RawConfig {
         let sample = include_str!("../configs/ami_websocket.conf.sample");
-        let entries = sample
+        // [general] only: the [nats] section has options of the same names.
+        let general = sample.split("\n[nats]\n").next().unwrap_or_default();
+        let entries = general
             .lines()
             .filter_map(|l| l.strip_prefix(';'))
             .filter_map(|l| l.split_once('='))

@@ -248,6 +248,24 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_documents_every_option_with_its_default() {
+        let sample = include_str!("../../configs/ami_websocket.conf.sample");
+        let nats = sample.split("\n[nats]\n").nth(1).expect("a [nats] section in the sample");
+        let entries: Vec<(String, String)> = nats
+            .lines()
+            .filter_map(|l| l.strip_prefix(';'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.split(';').next().unwrap_or("").trim().into()))
+            .filter(|(k, _)| OPTIONS.contains(&k.as_str()))
+            .collect();
+        for o in OPTIONS {
+            assert!(entries.iter().any(|(k, _)| k == o), "sample lacks {o}");
+        }
+        let raw = Section { name: "nats".into(), entries };
+        assert_eq!(NatsSettings::from_section(&raw).unwrap(), NatsSettings::default());
+    }
+
+    #[test]
     fn urls_of_every_shape() {
         let u = parse_url("nats://127.0.0.1").unwrap();
         assert_eq!((u.tls, u.host.as_str(), u.port, u.user), (false, "127.0.0.1", 4222, None));
