@@ -359,3 +359,27 @@ fn reload_moves_to_another_server_without_a_gap_and_unload_stops_the_publisher()
     let (threads, _) = s.resources();
     assert!(threads < threads_before, "threads after unload: {threads} (loaded: {threads_before})");
 }
+
+#[test]
+fn a_backlog_many_windows_long_flows_at_once_after_a_restart() {
+    let mut server = NatsServer::start("");
+    let (s, _) = start(&format!("enabled = yes\nurl = {}\nmax_in_flight = 64", server.url()));
+    wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(10));
+    server.stop();
+    wait_nats(&s, "not connected", Duration::from_secs(10));
+    burst(&s, 5000);
+    server.restart();
+    let mut sub = NatsClient::connect(server.port, json!({}));
+    sub.sub("ami.*.user.UserEvent");
+    sub.flush();
+    // 5,000 events through a window of 64 (78 windows): the publisher must not wait for a
+    // timer between windows (it once did, one second each).
+    let start = Instant::now();
+    let mut got = 0;
+    while got < 5000 {
+        let m = sub.next_msg(Duration::from_secs(10));
+        assert!(m.is_some(), "got {got} of 5000 after the restart");
+        got += 1;
+    }
+    assert!(start.elapsed() < Duration::from_secs(30), "backlog took {:?}", start.elapsed());
+}

@@ -180,6 +180,16 @@ impl Session {
         let now = Instant::now();
         match &self.conn {
             None => self.retry_at.saturating_duration_since(now),
+            // More events wait in the ring and there is room for them: no wake-up will come
+            // for those (the loop pokes once per burst), so go on at once.
+            Some(c)
+                if c.phase == Phase::Ready
+                    && self.window.len() < self.settings.max_in_flight
+                    && c.out.len() - c.out_pos < OUT_HIGH
+                    && self.cursor < self.log.next_seq() =>
+            {
+                Duration::ZERO
+            }
             Some(_) => Duration::from_secs(1),
         }
     }

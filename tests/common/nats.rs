@@ -151,6 +151,8 @@ impl Msg {
 pub struct NatsClient {
     sock: TcpStream,
     buf: Vec<u8>,
+    /// Bytes of `buf` already parsed (compacted when it grows large).
+    pos: usize,
     next_sid: u64,
     inbox_n: u64,
 }
@@ -159,7 +161,7 @@ impl NatsClient {
     /// Connects (with optional extra CONNECT fields) and waits for the PONG.
     pub fn connect(port: u16, extra: Value) -> NatsClient {
         let sock = TcpStream::connect(("127.0.0.1", port)).expect("connect to nats-server");
-        let mut c = NatsClient { sock, buf: Vec::new(), next_sid: 1, inbox_n: 0 };
+        let mut c = NatsClient { sock, buf: Vec::new(), pos: 0, next_sid: 1, inbox_n: 0 };
         match c.op(Duration::from_secs(5)) {
             Some(ServerOp::Info(_)) => {}
             other => panic!("expected INFO, got {other:?}"),
@@ -220,18 +222,21 @@ impl NatsClient {
     fn op_with_reply(&mut self, timeout: Duration) -> Option<(ServerOp, Option<(u64, String)>)> {
         let deadline = Instant::now() + timeout;
         loop {
-            match proto::parse(&self.buf).expect("server protocol") {
+            match proto::parse(&self.buf[self.pos..]).expect("server protocol") {
                 Some((ServerOp::Ping, n)) => {
-                    self.buf.drain(..n);
+                    self.pos += n;
                     self.send(b"PONG\r\n");
                     continue;
                 }
                 Some((op, n)) => {
-                    let reply = reply_of(&self.buf);
-                    self.buf.drain(..n);
+                    let reply = reply_of(&self.buf[self.pos..]);
+                    self.pos += n;
                     return Some((op, reply));
                 }
-                None => {}
+                None => {
+                    self.buf.drain(..self.pos);
+                    self.pos = 0;
+                }
             }
             let left = deadline.checked_duration_since(Instant::now())?;
             self.sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).ok()?;
