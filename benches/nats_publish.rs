@@ -9,7 +9,7 @@
 //! `cargo bench --bench nats_publish`. Prints a table.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod common;
 
 use std::sync::Arc;
