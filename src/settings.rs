@@ -89,6 +89,8 @@ pub struct Settings {
     pub max_actions_per_client: usize,
     /// `max_actions_total`: actions in flight (queued or running) in total.
     pub max_actions_total: usize,
+    /// The `[nats]` section: the optional NATS publisher.
+    pub nats: crate::nats::settings::NatsSettings,
 }
 
 impl Default for Settings {
@@ -115,6 +117,7 @@ impl Default for Settings {
             action_threads: 4,
             max_actions_per_client: 16,
             max_actions_total: 256,
+            nats: Default::default(),
         }
     }
 }
@@ -167,8 +170,16 @@ impl Settings {
         let mut addr: IpAddr = s.bind.ip();
         let mut port = s.bind.port();
         for section in &raw.sections {
+            if section.name.eq_ignore_ascii_case("nats") {
+                s.nats = crate::nats::settings::NatsSettings::from_section(section)
+                    .map_err(|e| SettingsError(format!("[nats] {e}")))?;
+                continue;
+            }
             if !section.name.eq_ignore_ascii_case("general") {
-                return err(format!("unknown section [{}]: only [general] is read", section.name));
+                return err(format!(
+                    "unknown section [{}]: only [general] and [nats] are read",
+                    section.name
+                ));
             }
             for (key, value) in &section.entries {
                 let v = value.trim();
@@ -281,7 +292,9 @@ mod tests {
     /// The sample's commented-out `;option = value` lines, as a config.
     fn sample_defaults() -> RawConfig {
         let sample = include_str!("../configs/ami_websocket.conf.sample");
-        let entries = sample
+        // [general] only: the [nats] section has options of the same names.
+        let general = sample.split("\n[nats]\n").next().unwrap_or_default();
+        let entries = general
             .lines()
             .filter_map(|l| l.strip_prefix(';'))
             .filter_map(|l| l.split_once('='))

@@ -142,7 +142,7 @@ impl Server {
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept_all(),
-                    WAKER => {}
+                    WAKER => self.shared.poke_tap(),
                     t => self.on_ready(t),
                 }
             }
