@@ -268,8 +268,8 @@ impl Call {
 
     /// Puts every live channel of the call into one new bridge.
     fn bridge(&mut self) {
-        let id = world::new_bridge_id();
-        let mut b = Bridge { id: id.clone(), channels: Vec::new() };
+        let mut b = Bridge::new(world::BridgeKind::Basic);
+        let id = b.id.clone();
         hook::bus_event(CALL, "BridgeCreate", &b.state_text());
         world::with(|w| w.bridges.insert(id.clone(), b.clone()));
         for idx in 0..self.chans.len() {

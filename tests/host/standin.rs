@@ -14,6 +14,8 @@ mod config;
 mod config_c;
 mod control;
 mod ffi;
+mod devices;
+mod events;
 mod fixture;
 mod hook;
 mod hookstats;
@@ -21,9 +23,14 @@ mod loader;
 mod logger;
 mod mancmds;
 mod modules;
+mod ops;
+mod parking;
+mod queues;
+mod sched;
 mod scripts;
 mod traffic;
 mod world;
+mod worldcmds;
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -161,6 +168,7 @@ fn main() {
     };
 
     builtins::register_all();
+    world::with(ops::seed);
     hook::start_stasis();
     traffic::start();
     slog!(
