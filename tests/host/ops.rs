@@ -777,9 +777,16 @@ pub fn reset() -> R<usize> {
     while world::with(|w| !w.channels.is_empty()) && Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    op(|w, _| {
+    op(|w, out| {
         for q in w.queues.values_mut() {
             q.entries.clear();
+        }
+        let empty: Vec<String> =
+            w.bridges.values().filter(|b| b.channels.is_empty()).map(|b| b.id.clone()).collect();
+        for id in empty {
+            if let Some(b) = w.bridges.remove(&id) {
+                out.push(CALL, "BridgeDestroy", b.state_text());
+            }
         }
         Ok(())
     })?;

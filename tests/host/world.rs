@@ -146,7 +146,14 @@ pub fn new_bridge_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or_default();
-    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", t as u32, n & 0xffff, n & 0xfff, t & 0xfff, t)
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        t as u32,
+        n & 0xffff,
+        n & 0xfff,
+        t & 0xfff,
+        t & 0xffff_ffff_ffff
+    )
 }
 
 /// `ast_state2str`
