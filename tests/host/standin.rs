@@ -19,6 +19,7 @@ mod events;
 mod fixture;
 mod hook;
 mod hookstats;
+mod lifecycle;
 mod loader;
 mod logger;
 mod mancmds;
