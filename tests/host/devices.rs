@@ -148,7 +148,11 @@ pub fn set(w: &mut World, out: &mut Out, device: &str, state: u8) {
         return;
     }
     w.devices.insert(device.to_string(), state);
-    out.push(CALL, "DeviceStateChange", format!("Device: {device}\r\nState: {}\r\n", devstate_str(state)));
+    out.push(
+        CALL,
+        "DeviceStateChange",
+        format!("Device: {device}\r\nState: {}\r\n", devstate_str(state)),
+    );
     if let Some(exten) = device.strip_prefix("PJSIP/")
         && let Some(last) = w.hints.get(exten).copied()
     {

@@ -24,7 +24,15 @@ impl Out {
     }
 
     /// `Newexten` (category dialplan): the channel at `exten`, `priority`, running `app`.
-    pub fn newexten(&mut self, w: &mut World, uniqueid: &str, exten: &str, prio: u32, app: &str, data: &str) {
+    pub fn newexten(
+        &mut self,
+        w: &mut World,
+        uniqueid: &str,
+        exten: &str,
+        prio: u32,
+        app: &str,
+        data: &str,
+    ) {
         let Some(c) = w.by_uniqueid_mut(uniqueid) else { return };
         c.exten = exten.to_string();
         c.priority = prio;

@@ -106,7 +106,12 @@ pub fn dial(w: &mut World, out: &mut Out, caller: &str, to: &str) -> R<String> {
         b.cid_num = to.to_string();
         b.cid_name = devices::name_of(to).to_string();
     }
-    out.chan(w, "NewCallerid", &buid, "CID-CallingPres: 0 (Presentation Allowed, Not Screened)\r\n");
+    out.chan(
+        w,
+        "NewCallerid",
+        &buid,
+        "CID-CallingPres: 0 (Presentation Allowed, Not Screened)\r\n",
+    );
     if let Some(b) = w.by_uniqueid_mut(&buid) {
         b.conn_num = c.cid_num.clone();
         b.conn_name = c.cid_name.clone();
@@ -120,7 +125,11 @@ pub fn dial(w: &mut World, out: &mut Out, caller: &str, to: &str) -> R<String> {
 fn dial_begin(w: &World, out: &mut Out, caller: Option<&str>, dest: &str, dialstring: &str) {
     let Some(d) = w.by_uniqueid(dest) else { return };
     let from = caller.and_then(|c| w.by_uniqueid(c)).map(|c| c.state_text("")).unwrap_or_default();
-    out.push(CALL, "DialBegin", format!("{from}{}DialString: {dialstring}\r\n", d.state_text("Dest")));
+    out.push(
+        CALL,
+        "DialBegin",
+        format!("{from}{}DialString: {dialstring}\r\n", d.state_text("Dest")),
+    );
 }
 
 fn dial_end(w: &World, out: &mut Out, caller: Option<&str>, dest: &str, status: &str) {
@@ -368,7 +377,11 @@ fn abandon_entry(w: &mut World, out: &mut Out, uid: &str) {
         ),
     );
     let count = q.entries.len();
-    out.push(AGENT, "QueueCallerLeave", format!("{text}Queue: {qname}\r\nPosition: {}\r\nCount: {count}\r\n", pos + 1));
+    out.push(
+        AGENT,
+        "QueueCallerLeave",
+        format!("{text}Queue: {qname}\r\nPosition: {}\r\nCount: {count}\r\n", pos + 1),
+    );
     if count == 0 {
         devices::set(w, out, &format!("Queue:{qname}"), devices::NOT_INUSE);
     }
@@ -381,7 +394,11 @@ pub fn hold(uid: &str, on: bool) -> R<()> {
         let uid = uid_of(w, uid)?;
         let c = chan(w, &uid)?.clone();
         if c.held == on {
-            return Err(format!("error: {} is {}on hold", c.name, if on { "already " } else { "not " }));
+            return Err(format!(
+                "error: {} is {}on hold",
+                c.name,
+                if on { "already " } else { "not " }
+            ));
         }
         if let Some(ch) = w.by_uniqueid_mut(&uid) {
             ch.held = on;
@@ -391,8 +408,11 @@ pub fn hold(uid: &str, on: bool) -> R<()> {
         } else {
             out.chan(w, "Unhold", &uid, "");
         }
-        let peers: Vec<(String, String)> =
-            w.bridge_peers(&uid).iter().map(|p| (p.uniqueid.clone(), p.device().to_string())).collect();
+        let peers: Vec<(String, String)> = w
+            .bridge_peers(&uid)
+            .iter()
+            .map(|p| (p.uniqueid.clone(), p.device().to_string()))
+            .collect();
         for (p, dev) in peers {
             if let Some(ch) = w.by_uniqueid_mut(&p) {
                 ch.moh = on;
@@ -410,7 +430,13 @@ pub fn hold(uid: &str, on: bool) -> R<()> {
 
 /// Moves a channel out of its two-party bridge to `exten` (the peer hangs up, the bridge ends)
 /// and dials it there. Returns the new leg's uniqueid, if the exten is a phone.
-fn goto_exten(w: &mut World, out: &mut Out, uid: &str, exten: &str, kick: &[String]) -> Option<String> {
+fn goto_exten(
+    w: &mut World,
+    out: &mut Out,
+    uid: &str,
+    exten: &str,
+    kick: &[String],
+) -> Option<String> {
     let bridge = chan(w, uid).ok()?.bridge.clone();
     if !bridge.is_empty() {
         out.varset(w, uid, "BRIDGEPEER", "");
@@ -491,7 +517,12 @@ pub fn queue_call(queue: &str, from: &str) -> R<String> {
         if count == 1 {
             devices::set(w, out, &format!("Queue:{queue}"), devices::RINGING);
         }
-        out.chan(w, "QueueCallerJoin", &uid, &format!("Queue: {queue}\r\nPosition: {pos}\r\nCount: {count}\r\n"));
+        let text = chan(w, &uid)?.state_text("");
+        out.push(
+            AGENT,
+            "QueueCallerJoin",
+            format!("{text}Queue: {queue}\r\nPosition: {pos}\r\nCount: {count}\r\n"),
+        );
         out.chan(w, "MusicOnHoldStart", &uid, "Class: default\r\n");
         Ok(uid)
     })
@@ -501,7 +532,9 @@ pub fn queue_call(queue: &str, from: &str) -> R<String> {
 /// the member's phone ringing. Returns (caller, member leg), or None when nobody can take it.
 pub fn queue_offer(queue: &str) -> R<Option<(String, String)>> {
     op(|w, out| {
-        let Some(q) = w.queues.get(queue) else { return Err(format!("error: no such queue {queue}")) };
+        let Some(q) = w.queues.get(queue) else {
+            return Err(format!("error: no such queue {queue}"));
+        };
         let Some(e) = q.entries.first().cloned() else { return Ok(None) };
         let busy = |w: &World, i: &str| w.channels.values().any(|c| c.device() == i);
         let Some(m) = q.members.iter().find(|m| m.available() && !busy(w, &m.interface)).cloned()
@@ -542,7 +575,9 @@ pub fn queue_offer(queue: &str) -> R<Option<(String, String)>> {
 pub fn queue_answer(agent: &str) -> R<String> {
     op(|w, out| {
         let a = chan(w, agent)?.clone();
-        let Some(caller) = a.dialed_by.clone() else { return Err("error: not a ringing member".into()) };
+        let Some(caller) = a.dialed_by.clone() else {
+            return Err("error: not a ringing member".into());
+        };
         let Some((qname, pos)) = w.queues.values().find_map(|q| {
             q.entries.iter().position(|e| e.uniqueid == caller).map(|p| (q.name.clone(), p))
         }) else {
@@ -563,7 +598,12 @@ pub fn queue_answer(agent: &str) -> R<String> {
             }
             None => (a.device().to_string(), a.device().to_string()),
         };
-        out.chan(w, "QueueCallerLeave", &caller, &format!("Queue: {qname}\r\nPosition: {}\r\nCount: {count}\r\n", pos + 1));
+        let text = chan(w, &caller)?.state_text("");
+        out.push(
+            AGENT,
+            "QueueCallerLeave",
+            format!("{text}Queue: {qname}\r\nPosition: {}\r\nCount: {count}\r\n", pos + 1),
+        );
         if count == 0 {
             devices::set(w, out, &format!("Queue:{qname}"), devices::NOT_INUSE);
         }
@@ -600,9 +640,12 @@ pub fn park(uid: &str) -> R<u32> {
         if parking::space_of(w, &uid).is_some() {
             return Err(format!("error: {} is already parked", c.name));
         }
-        let Some(space) = parking::free_space(w) else { return Err("error: the lot is full".into()) };
+        let Some(space) = parking::free_space(w) else {
+            return Err("error: the lot is full".into());
+        };
         let peers: Vec<Channel> = w.bridge_peers(&uid).into_iter().cloned().collect();
-        let parker = peers.first().map(|p| p.device().to_string()).unwrap_or_else(|| c.device().to_string());
+        let parker =
+            peers.first().map(|p| p.device().to_string()).unwrap_or_else(|| c.device().to_string());
         if !c.bridge.is_empty() {
             for p in &peers {
                 out.varset(w, &p.uniqueid, "BRIDGEPEER", "");
@@ -620,7 +663,10 @@ pub fn park(uid: &str) -> R<u32> {
             }
         };
         enter(w, out, &lot, &uid);
-        w.parked.insert(space, Parked { uniqueid: uid.clone(), parker_dial: parker, at: Instant::now() });
+        w.parked.insert(
+            space,
+            Parked { uniqueid: uid.clone(), parker_dial: parker, at: Instant::now() },
+        );
         if let Some(text) = parking::parked_text(w, space, None) {
             out.push(CALL, "ParkedCall", text);
         }
@@ -675,15 +721,25 @@ pub fn park_timeout(space: u32, uid: &str) -> R<Option<String>> {
 pub fn unpark(space: u32, from: &str) -> R<String> {
     demo_exten(from)?;
     op(|w, out| {
-        let Some(p) = w.parked.get(&space).cloned() else { return Err(format!("error: space {space} is empty")) };
+        let Some(p) = w.parked.get(&space).cloned() else {
+            return Err(format!("error: space {space} is empty"));
+        };
         let r = new_inbound(w, out, from, &space.to_string());
-        out.newexten(w, &r, &space.to_string(), 1, "ParkedCall", &format!("{},{space}", parking::LOT));
+        out.newexten(
+            w,
+            &r,
+            &space.to_string(),
+            1,
+            "ParkedCall",
+            &format!("{},{space}", parking::LOT),
+        );
         set_state(w, out, &r, 6);
         if let Some(text) = parking::parked_text(w, space, Some(&r)) {
             out.push(CALL, "UnParkedCall", text);
         }
         unpark_leave(w, out, &p.uniqueid, space);
-        if let (Some(pc), Some(rc)) = (w.by_uniqueid(&p.uniqueid).cloned(), w.by_uniqueid(&r).cloned())
+        if let (Some(pc), Some(rc)) =
+            (w.by_uniqueid(&p.uniqueid).cloned(), w.by_uniqueid(&r).cloned())
         {
             if let Some(c) = w.by_uniqueid_mut(&r) {
                 c.conn_num = pc.cid_num.clone();
@@ -703,7 +759,9 @@ pub fn unpark(space: u32, from: &str) -> R<String> {
 pub fn queue_pause(queue: &str, interface: &str, paused: bool, reason: &str) -> R<()> {
     op(|w, out| {
         let mut found = false;
-        for q in w.queues.values_mut().filter(|q| queue.is_empty() || q.name.eq_ignore_ascii_case(queue)) {
+        for q in
+            w.queues.values_mut().filter(|q| queue.is_empty() || q.name.eq_ignore_ascii_case(queue))
+        {
             for m in q.members.iter_mut().filter(|m| m.interface.eq_ignore_ascii_case(interface)) {
                 found = true;
                 m.paused = paused;
@@ -866,7 +924,8 @@ pub fn originate(
         set_state(w, out, &uid, 5);
         Ok(uid)
     })?;
-    let (u, exten, context, id) = (uid.clone(), exten.to_string(), context.to_string(), action_id.to_string());
+    let (u, exten, context, id) =
+        (uid.clone(), exten.to_string(), context.to_string(), action_id.to_string());
     crate::sched::after(ring, move || {
         let callee = op(|w, out| {
             let Some(c) = w.by_uniqueid(&u).cloned() else { return Err("gone".to_string()) };

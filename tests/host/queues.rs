@@ -141,7 +141,11 @@ impl Queue {
             .map(|n| {
                 let i = format!("PJSIP/{n}");
                 let name = devices::name_of(&n.to_string());
-                if n == 103 { Member::new(&i, name, true, "lunch") } else { Member::new(&i, name, false, "") }
+                if n == 103 {
+                    Member::new(&i, name, true, "lunch")
+                } else {
+                    Member::new(&i, name, false, "")
+                }
             })
             .collect();
         Queue {

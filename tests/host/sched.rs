@@ -46,7 +46,11 @@ fn queue() -> &'static (Mutex<BinaryHeap<Reverse<Due>>>, Condvar) {
 /// Runs `job` on the scheduler thread after `delay`.
 pub fn after(delay: Duration, job: impl FnOnce() + Send + 'static) {
     let (lock, cv) = queue();
-    let due = Due { at: Instant::now() + delay, seq: SEQ.fetch_add(1, Ordering::Relaxed), job: Box::new(job) };
+    let due = Due {
+        at: Instant::now() + delay,
+        seq: SEQ.fetch_add(1, Ordering::Relaxed),
+        job: Box::new(job),
+    };
     lock.lock().unwrap_or_else(|e| e.into_inner()).push(Reverse(due));
     cv.notify_one();
 }

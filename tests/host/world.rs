@@ -106,11 +106,7 @@ impl World {
     pub fn bridge_peers(&self, uniqueid: &str) -> Vec<&Channel> {
         let Some(c) = self.by_uniqueid(uniqueid) else { return Vec::new() };
         let Some(b) = self.bridges.get(&c.bridge) else { return Vec::new() };
-        b.channels
-            .iter()
-            .filter(|n| **n != c.name)
-            .filter_map(|n| self.channels.get(n))
-            .collect()
+        b.channels.iter().filter(|n| **n != c.name).filter_map(|n| self.channels.get(n)).collect()
     }
 }
 

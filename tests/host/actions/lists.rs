@@ -82,7 +82,8 @@ pub fn queue_status(s: &Session<'_>) -> i32 {
         let mut items = Vec::new();
         for q in w.queues.values().filter(|q| qf.is_empty() || q.name.eq_ignore_ascii_case(qf)) {
             items.push(q.params_item(&id));
-            for m in q.members.iter().filter(|m| mf.is_empty() || m.interface == mf || m.name == mf) {
+            for m in q.members.iter().filter(|m| mf.is_empty() || m.interface == mf || m.name == mf)
+            {
                 items.push(m.status_item(&q.name, &id));
             }
             for (i, e) in q.entries.iter().enumerate() {
