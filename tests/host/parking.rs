@@ -3,8 +3,7 @@
 //! (`manager_build_parked_call_string`, the Parkinglots item).
 #![forbid(unsafe_code)]
 
-use std::time::Instant;
-
+pub use crate::world::Parked;
 use crate::world::World;
 
 /// The lot's name, first and last space, and `parkingtime` in seconds.
@@ -14,15 +13,6 @@ pub const STOP: u32 = 720;
 pub const TIMEOUT: u64 = 45;
 /// `parking_con`: the context of the lot's `park:<space>@<context>` devices.
 pub const CONTEXT: &str = "parkedcalls";
-
-/// One parked call.
-#[derive(Debug, Clone)]
-pub struct Parked {
-    pub uniqueid: String,
-    /// `ParkerDialString`: the parker's device (PJSIP/101).
-    pub parker_dial: String,
-    pub at: Instant,
-}
 
 /// The first free space, or None when the lot is full.
 pub fn free_space(w: &World) -> Option<u32> {

@@ -4,55 +4,13 @@
 //! QueueSummary items (`manager_queues_status`, `manager_queues_summary`).
 #![forbid(unsafe_code)]
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::devices::{self, NOT_INUSE};
 use crate::events::Out;
 use crate::hook::AGENT;
 use crate::world::World;
-
-/// One member.
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub interface: String,
-    pub name: String,
-    pub state_interface: String,
-    pub dynamic: bool,
-    pub penalty: i32,
-    pub calls: i32,
-    pub lastcall: i64,
-    pub lastpause: i64,
-    pub logintime: i64,
-    /// Set while the member talks to a caller (`starttime`).
-    pub in_call: bool,
-    /// `AST_DEVICE_*` of its state interface.
-    pub status: u8,
-    pub paused: bool,
-    pub reason: String,
-    pub wrapuptime: i32,
-}
-
-/// One waiting caller.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub uniqueid: String,
-    pub joined: Instant,
-    /// Position when it joined (`qe->opos`).
-    pub original_position: usize,
-}
-
-/// One queue.
-#[derive(Debug, Clone)]
-pub struct Queue {
-    pub name: String,
-    pub strategy: &'static str,
-    pub members: Vec<Member>,
-    pub entries: Vec<Entry>,
-    pub completed: i32,
-    pub abandoned: i32,
-    pub holdtime: i32,
-    pub talktime: i32,
-}
+pub use crate::world::{Entry, Member, Queue};
 
 /// Seconds since the epoch (`time(NULL)`).
 pub fn now() -> i64 {

@@ -58,6 +58,62 @@ pub enum BridgeKind {
     Parking,
 }
 
+// Queues (behaviour in queues.rs, apps/app_queue.c).
+
+/// One member.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub interface: String,
+    pub name: String,
+    pub state_interface: String,
+    pub dynamic: bool,
+    pub penalty: i32,
+    pub calls: i32,
+    pub lastcall: i64,
+    pub lastpause: i64,
+    pub logintime: i64,
+    /// Set while the member talks to a caller (`starttime`).
+    pub in_call: bool,
+    /// `AST_DEVICE_*` of its state interface.
+    pub status: u8,
+    pub paused: bool,
+    pub reason: String,
+    pub wrapuptime: i32,
+}
+
+/// One waiting caller.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub uniqueid: String,
+    pub joined: Instant,
+    /// Position when it joined (`qe->opos`).
+    pub original_position: usize,
+}
+
+/// One queue.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub name: String,
+    pub strategy: &'static str,
+    pub members: Vec<Member>,
+    pub entries: Vec<Entry>,
+    pub completed: i32,
+    pub abandoned: i32,
+    pub holdtime: i32,
+    pub talktime: i32,
+}
+
+// Parking (behaviour in parking.rs, res/parking).
+
+/// One parked call.
+#[derive(Debug, Clone)]
+pub struct Parked {
+    pub uniqueid: String,
+    /// `ParkerDialString`: the parker's device (PJSIP/101).
+    pub parker_dial: String,
+    pub at: Instant,
+}
+
 /// Everything simulated, behind one lock.
 #[derive(Debug, Default)]
 pub struct World {
@@ -71,9 +127,9 @@ pub struct World {
     pub sent_actions: Vec<(String, usize)>,
     pub processed_calls: u64,
     /// Queues (app_queue.c), by name.
-    pub queues: BTreeMap<String, crate::queues::Queue>,
+    pub queues: BTreeMap<String, Queue>,
     /// Parked calls of the lot `default`, by space.
-    pub parked: BTreeMap<u32, crate::parking::Parked>,
+    pub parked: BTreeMap<u32, Parked>,
     /// The last published state of each device (`stasis_cache` of main/devicestate.c).
     pub devices: BTreeMap<String, u8>,
     /// The last state of each hint (`hint->laststate` of main/pbx.c), by extension.
