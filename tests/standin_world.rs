@@ -33,6 +33,9 @@ fn cmd(s: &StandIn, line: &str) -> Vec<String> {
     out.split_whitespace().map(str::to_string).collect()
 }
 
+/// A list action to run: (action, extra headers, item event or "" for several, Complete event).
+type ListCase<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str);
+
 /// A list action's messages: (response, items, complete), collected by ActionID only.
 struct List {
     response: Value,
@@ -131,7 +134,7 @@ fn count(ev: &[Value], name: &str) -> usize {
 
 /// Index of the first event matching, or panic.
 fn pos(ev: &[Value], what: &str, pred: impl Fn(&Value) -> bool) -> usize {
-    ev.iter().position(|e| pred(e)).unwrap_or_else(|| {
+    ev.iter().position(pred).unwrap_or_else(|| {
         panic!("no {what} in {:?}", ev.iter().map(|e| field(e, "Event")).collect::<Vec<_>>())
     })
 }
@@ -491,7 +494,7 @@ fn list_actions_answer_with_asterisk_shapes_routed_by_action_id() {
     cmd(&s, &format!("standin park {}", park[1]));
     // Let the events pass before listing.
     std::thread::sleep(Duration::from_millis(300));
-    let actions: &[(&str, &[(&str, &str)], &str, &str)] = &[
+    let actions: &[ListCase<'_>] = &[
         ("CoreShowChannels", &[], "CoreShowChannel", "CoreShowChannelsComplete"),
         ("BridgeList", &[], "BridgeListItem", "BridgeListComplete"),
         ("BridgeInfo", &[("BridgeUniqueid", &call[3])], "BridgeInfoChannel", "BridgeInfoComplete"),
