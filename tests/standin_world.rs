@@ -634,3 +634,76 @@ fn list_actions_answer_with_asterisk_shapes_routed_by_action_id() {
     let id = c.send_action(&[("Action", "CoreShowChannels")]);
     assert!(collect(&mut c, &id).items.is_empty());
 }
+
+#[test]
+fn life_cycle_traffic_keeps_the_world_consistent() {
+    let (s, mut c) = start();
+    assert!(s.rx("traffic rate 1.5").contains("1.5"));
+    let mut ev = Vec::new();
+    let until = Instant::now() + Duration::from_secs(12);
+    while let Some(v) = c.recv_json(until.saturating_duration_since(Instant::now())) {
+        if v.get("Event").is_some() {
+            ev.push(v);
+        }
+    }
+    s.rx("traffic off");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(s.rx("standin world reset").starts_with("reset"));
+    while let Some(v) = c.recv_json(Duration::from_secs(2)) {
+        if v.get("Event").is_some() {
+            ev.push(v);
+        }
+    }
+    let mut kinds: HashMap<&str, usize> = HashMap::new();
+    for e in &ev {
+        *kinds.entry(field(e, "Event")).or_default() += 1;
+    }
+    println!("events: {kinds:?}");
+    assert!(kinds.get("DialBegin").copied().unwrap_or(0) >= 3, "{kinds:?}");
+    // Every channel is born once, hangs up once, and says nothing after its Hangup.
+    let mut born: HashMap<String, usize> = HashMap::new();
+    let mut died: HashMap<String, usize> = HashMap::new();
+    for (i, e) in ev.iter().enumerate() {
+        let uid = field(e, "Uniqueid").to_string();
+        match field(e, "Event") {
+            "Newchannel" => *born.entry(uid).or_default() += 1,
+            "Hangup" => {
+                assert!(!died.contains_key(&uid), "two Hangups for {uid}");
+                died.insert(uid, i);
+            }
+            _ if !uid.is_empty() => {
+                if let Some(at) = died.get(&uid) {
+                    panic!("{} for {uid} after its Hangup (event {at}): {e}", field(e, "Event"));
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(born.values().all(|n| *n == 1));
+    let born_set: Vec<&String> = born.keys().collect();
+    for uid in &born_set {
+        assert!(died.contains_key(*uid), "{uid} never hung up");
+    }
+    // Bridges: every one created is destroyed, entries and leaves balance.
+    let mut bridges: HashMap<String, i64> = HashMap::new();
+    for e in &ev {
+        let id = field(e, "BridgeUniqueid").to_string();
+        match field(e, "Event") {
+            "BridgeCreate" => assert!(bridges.insert(id, 0).is_none()),
+            "BridgeEnter" => *bridges.get_mut(&id).expect("enter a created bridge") += 1,
+            "BridgeLeave" => *bridges.get_mut(&id).expect("leave a created bridge") -= 1,
+            "BridgeDestroy" => {
+                let n = bridges.remove(&id).expect("destroy a created bridge");
+                assert_eq!(n, 0, "bridge {id} destroyed with channels");
+            }
+            _ => {}
+        }
+    }
+    assert!(bridges.is_empty(), "bridges left: {bridges:?}");
+    // All lamps idle again, queue empty.
+    let id = c.send_action(&[("Action", "ExtensionStateList")]);
+    let l = collect(&mut c, &id);
+    assert!(l.items.iter().all(|h| field(h, "StatusText") == "Idle"), "{:?}", l.items);
+    let world = s.rx("standin show world");
+    assert!(!world.contains("channel ") && !world.contains("entry ") && !world.contains("parked "), "{world}");
+}

@@ -310,6 +310,11 @@ impl Call {
         }
         for idx in order {
             let Some(name) = self.chan(idx) else { continue };
+            if !world::with(|w| w.channels.contains_key(&name)) {
+                // Already gone (hung up by the world's operations).
+                self.chans[idx] = None;
+                continue;
+            }
             if let Some(bid) = &self.bridge {
                 let left = world::with(|w| {
                     let b = w.bridges.get_mut(bid)?;

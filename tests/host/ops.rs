@@ -61,6 +61,19 @@ fn chan<'a>(w: &'a World, uid: &str) -> R<&'a Channel> {
     w.find(uid).ok_or_else(|| format!("error: no such channel {uid}"))
 }
 
+/// Refuses channels driven by a scripted call (calls.rs): their worker owns their bridge.
+fn unscripted(w: &World, uid: &str) -> R<()> {
+    let mut all = vec![uid.to_string()];
+    all.extend(w.bridge_peers(uid).iter().map(|p| p.uniqueid.clone()));
+    match all.iter().filter_map(|u| w.by_uniqueid(u)).find(|c| c.call.is_some()) {
+        Some(c) => Err(format!(
+            "error: {} is run by a scripted call (Originate with an application or a Local channel)",
+            c.name
+        )),
+        None => Ok(()),
+    }
+}
+
 fn uid_of(w: &World, id_or_name: &str) -> R<String> {
     Ok(chan(w, id_or_name)?.uniqueid.clone())
 }
@@ -308,6 +321,13 @@ pub fn hangup_in(w: &mut World, out: &mut Out, uid: &str, cause: i32, soft: bool
 
 /// `standin hangup <uniqueid>` (the phone hangs up) or the Hangup action (`soft`).
 pub fn hangup(uid: &str, cause: i32, soft: bool) -> R<()> {
+    let scripted =
+        world::with(|w| w.find(uid).filter(|c| c.call.is_some()).map(|c| c.name.clone()));
+    if let Some(name) = scripted {
+        // Its call's worker tears it down (SoftHangupRequest, ...).
+        crate::actions::channels::request_hangup(&name, cause);
+        return Ok(());
+    }
     op(|w, out| {
         let uid = uid_of(w, uid)?;
         hangup_in(w, out, &uid, cause, soft)
@@ -463,6 +483,7 @@ fn goto_exten(
 pub fn blind_transfer(uid: &str, exten: &str, context: &str) -> R<(String, Option<String>)> {
     op(|w, out| {
         let uid = uid_of(w, uid)?;
+        unscripted(w, &uid)?;
         let c = chan(w, &uid)?.clone();
         let b = w.bridges.get(&c.bridge).cloned();
         let peers: Vec<String> = w.bridge_peers(&uid).iter().map(|p| p.uniqueid.clone()).collect();
@@ -490,6 +511,7 @@ pub fn blind_transfer(uid: &str, exten: &str, context: &str) -> R<(String, Optio
 pub fn redirect(uid: &str, exten: &str) -> R<Option<String>> {
     op(|w, out| {
         let uid = uid_of(w, uid)?;
+        unscripted(w, &uid)?;
         let peers: Vec<String> = w.bridge_peers(&uid).iter().map(|p| p.uniqueid.clone()).collect();
         Ok(goto_exten(w, out, &uid, exten, &peers))
     })
@@ -636,6 +658,7 @@ pub fn queue_answer(agent: &str) -> R<String> {
 pub fn park(uid: &str) -> R<u32> {
     op(|w, out| {
         let uid = uid_of(w, uid)?;
+        unscripted(w, &uid)?;
         let c = chan(w, &uid)?.clone();
         if parking::space_of(w, &uid).is_some() {
             return Err(format!("error: {} is already parked", c.name));
