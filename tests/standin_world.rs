@@ -705,5 +705,27 @@ fn life_cycle_traffic_keeps_the_world_consistent() {
     let l = collect(&mut c, &id);
     assert!(l.items.iter().all(|h| field(h, "StatusText") == "Idle"), "{:?}", l.items);
     let world = s.rx("standin show world");
-    assert!(!world.contains("channel ") && !world.contains("entry ") && !world.contains("parked "), "{world}");
+    assert!(
+        !world.contains("channel ") && !world.contains("entry ") && !world.contains("parked "),
+        "{world}"
+    );
+}
+
+/// The demo runs at verbosity 3, where Hangup through `ast_hook_send_action` would crash
+/// Asterisk; the module's own Hangup (channel API, soft hangup) ends a world call there.
+#[test]
+fn hangup_at_verbosity_3_as_in_the_demo() {
+    let port = common::free_port();
+    let conf = common::default_module_conf(port);
+    let s = StandIn::start(
+        &[("manager.conf", MANAGER), ("ami_websocket.conf", &conf)],
+        common::Opts { verbose: 3, ..common::Opts::default() },
+    );
+    let mut c = login_as(port, "demo", "demo");
+    let ans = cmd(&s, "standin call 107 108");
+    let (r, ev) =
+        run(&mut c, &[("Action", "Hangup"), ("Channel", &ans[2])], |ev| count(ev, "Hangup") == 2);
+    assert_eq!(field(&r, "Message"), "Channel Hungup", "{r}");
+    assert!(ev.iter().any(|e| is(e, "SoftHangupRequest", "Uniqueid", &ans[2])));
+    assert!(!s.log().contains("CRASH"), "{}", s.log());
 }
