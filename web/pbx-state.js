@@ -113,7 +113,7 @@ const FOLDED = new Set([
   'DialBegin', 'DialEnd', 'BridgeCreate', 'BridgeEnter', 'BridgeLeave', 'BridgeDestroy', 'Hold',
   'Unhold', 'ExtensionStatus', 'DeviceStateChange', 'QueueCallerJoin', 'QueueCallerLeave',
   'QueueCallerAbandon', 'QueueMemberStatus', 'QueueMemberAdded', 'QueueMemberRemoved',
-  'QueueMemberPause', 'QueueMemberPenalty', 'QueueMemberRinginuse', 'ParkedCall', 'UnparkedCall',
+  'QueueMemberPause', 'QueueMemberPenalty', 'QueueMemberRinginuse', 'ParkedCall', 'UnParkedCall',
   'ParkedCallGiveUp', 'ParkedCallTimeOut', 'ParkedCallSwap',
 ]);
 
@@ -297,12 +297,22 @@ export class PbxState extends EventTarget {
         fresh.extensions.set(`${e.exten}@${e.context}`, e);
       }
       for (const it of devs ?? []) fresh.devices.set(h(it, 'Device'), { device: h(it, 'Device'), state: h(it, 'State') });
-      // No list reports hold per channel; a device in state ONHOLD marks its channels held
-      // (a channel's device is its name without the '-<sequence>' suffix).
+      // No list reports hold per channel. chan_pjsip puts the channel that receives the HOLD
+      // indication (the bridge peer of the one whose phone pressed hold, which the Hold event
+      // names) in its hold set, so that peer's device is ONHOLD (channels/chan_pjsip.c
+      // chan_pjsip_indicate, chan_pjsip_devicestate). So a channel is on hold when a bridge
+      // peer's device is ONHOLD (a channel's device: its name without the '-<sequence>' suffix).
+      const deviceOf = (/** @type {string} */ name) => {
+        const dash = name.lastIndexOf('-');
+        return fresh.devices.get(dash > 0 ? name.slice(0, dash) : name);
+      };
       for (const ch of fresh.channels.values()) {
-        const dash = ch.name.lastIndexOf('-');
-        const dev = fresh.devices.get(dash > 0 ? ch.name.slice(0, dash) : ch.name);
-        if (dev && dev.state === 'ONHOLD') ch.onHold = true;
+        const b = ch.bridgeId ? fresh.bridges.get(ch.bridgeId) : undefined;
+        if (!b) continue;
+        for (const peer of b.channels) {
+          const other = peer === ch.uniqueid ? undefined : fresh.channels.get(peer);
+          if (other && deviceOf(other.name)?.state === 'ONHOLD') ch.onHold = true;
+        }
       }
       for (const it of queues ?? []) {
         const name = h(it, 'Queue');
@@ -556,7 +566,7 @@ export class PbxState extends EventTarget {
         chg('parked', key, p);
         break;
       }
-      case 'UnparkedCall':
+      case 'UnParkedCall': // spelled so by parking_manager.c (parked_call_message_response)
       case 'ParkedCallGiveUp':
       case 'ParkedCallTimeOut': {
         const key = `${h(ev, 'Parkinglot')}/${h(ev, 'ParkingSpace')}`;
