@@ -173,7 +173,10 @@ export class PbxState extends EventTarget {
   resnapshot(reason: SnapshotReason): Promise<void>;
   /** Folds one event (public for replays and benchmarks). */
   fold(ev: Record<string, string | string[]>, quiet?: boolean): void;
-  /** Deterministic plain copy: sorted keys, sets as sorted arrays, no wall-clock times. */
+  /**
+   * Deterministic plain copy: sorted keys, sets as sorted arrays, no wall-clock times or time
+   * averages (createdAt, joinedAt, parkedAt, holdtime, talktime, lastCall, lastPause).
+   */
   toJSON(): Record<string, any>;
   addEventListener(type: 'change', listener: (e: CustomEvent<ChangeDetail>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: 'snapshot', listener: (e: CustomEvent<SnapshotDetail>) => void, options?: boolean | AddEventListenerOptions): void;

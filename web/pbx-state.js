@@ -114,7 +114,7 @@ const FOLDED = new Set([
   'Unhold', 'ExtensionStatus', 'DeviceStateChange', 'QueueCallerJoin', 'QueueCallerLeave',
   'QueueCallerAbandon', 'QueueMemberStatus', 'QueueMemberAdded', 'QueueMemberRemoved',
   'QueueMemberPause', 'QueueMemberPenalty', 'QueueMemberRinginuse', 'ParkedCall', 'UnParkedCall',
-  'ParkedCallGiveUp', 'ParkedCallTimeOut', 'ParkedCallSwap',
+  'ParkedCallGiveUp', 'ParkedCallTimeOut', 'ParkedCallSwap', 'AgentComplete',
 ]);
 
 /** @typedef {Omit<import('./pbx-state.js').PbxState, keyof EventTarget>} PbxStateApi the declared API (pbx-state.d.ts) */
@@ -550,6 +550,13 @@ export class PbxState extends EventTarget {
         chg('queue', q.name, q);
         break;
       }
+      case 'AgentComplete': {
+        // app_queue.c raises it together with update_queue(), which counts the call completed.
+        const q = queueOf(this.queues, h(ev, 'Queue'));
+        q.completed++;
+        chg('queue', q.name, q);
+        break;
+      }
       case 'QueueMemberRemoved': {
         const q = queueOf(this.queues, h(ev, 'Queue'));
         q.members.delete(h(ev, 'Interface'));
@@ -599,7 +606,8 @@ export class PbxState extends EventTarget {
 
   /**
    * A plain, deterministic copy of the model for equality checks: sorted keys, sets as sorted
-   * arrays, no wall-clock times (createdAt, joinedAt, parkedAt are left out).
+   * arrays, no wall-clock times or time averages (createdAt, joinedAt, parkedAt, a queue's
+   * holdtime and talktime, a member's lastCall and lastPause are left out).
    * @returns {Record<string, any>}
    */
   toJSON() {
@@ -614,7 +622,8 @@ export class PbxState extends EventTarget {
   }
 }
 
-const TIMES = new Set(['createdAt', 'joinedAt', 'parkedAt']);
+/** Wall-clock times and time averages, left out of toJSON(). */
+const TIMES = new Set(['createdAt', 'joinedAt', 'parkedAt', 'holdtime', 'talktime', 'lastCall', 'lastPause']);
 
 /** @param {any} v @returns {any} */
 function plain(v) {

@@ -169,6 +169,9 @@ test('each fold: channels, dial, bridges, hold, extension and device state, queu
   assert.equal(support.members.get('PJSIP/101').inCall, true, 'QueueMemberStatus');
   assert.equal(support.members.get('PJSIP/101').callsTaken, 5);
   w.sim.raise('QueueMemberStatus', w.sim.memberBlob('PJSIP/101'), 'agent,all'); // back to the world's state
+  w.sim.raise('AgentComplete', { ...w.sim.snap(w.sim.channels.get(q2)), Queue: 'support', Interface: 'PJSIP/101', MemberName: 'Agent 101', HoldTime: '3', TalkTime: '20', Reason: 'caller' }, 'agent,all');
+  assert.equal(support.completed, 1, 'AgentComplete counts a completed call');
+  w.sim.queue.completed++; // the world counts it too
   w.sim.raise('QueueMemberRemoved', { ...w.sim.memberBlob('PJSIP/100'), Interface: 'PJSIP/109' }, 'agent,all');
   assert.equal(support.members.has('PJSIP/109'), false, 'QueueMemberRemoved');
 
