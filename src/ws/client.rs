@@ -121,6 +121,11 @@ impl Client {
         self.login.as_ref().map(|l| l.account_key.clone())
     }
 
+    /// Applies new read/write classes from a reload to the logged-in session.
+    pub fn set_classes(&mut self, read: u32, write: u32) {
+        self.session.set_classes(read, write);
+    }
+
     /// Whether this connection logged in at some point (it may have logged off since).
     pub fn has_logged_in(&self) -> bool {
         self.login.is_some()

@@ -26,9 +26,7 @@ impl Server {
                     // New connections use the new TLS config; open ones keep their session.
                     self.tls = tls;
                 }
-                Command::Accounts(accounts) => {
-                    self.accounts = accounts;
-                }
+                Command::Accounts(accounts) => self.apply_accounts(accounts),
             }
         }
     }

@@ -8,6 +8,7 @@ mod flow;
 mod housekeeping;
 mod messages;
 mod pump;
+mod revoke;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
