@@ -115,3 +115,27 @@ fn a_pipeliner_that_does_not_read_is_paused_with_bounded_output_and_stalls_nobod
     w.join().unwrap().expect("the pipelined write failed");
     assert!(wait_clients(&s, 2, Duration::from_secs(3)));
 }
+
+#[test]
+fn at_the_total_limit_actions_wait_for_room_instead_of_being_refused() {
+    let (_s, port) = start("max_actions_total = 1\naction_threads = 2\n");
+    let mut slow = login_as(port, "admin", "adminpw");
+    let mut quick = login_as(port, "admin", "adminpw");
+    // Learn Command's class first, so the sleep below is the only action running.
+    let id = slow.send_action(&[("Action", "Command"), ("Command", "core show version")]);
+    assert_eq!(field(&slow.reply(&id, Duration::from_secs(10)).unwrap(), "Response"), "Success");
+    let t = Instant::now();
+    let sleep = [("Action", "Command"), ("Command", "standin sleep 1"), ("ActionID", "sleep")];
+    slow.send_action(&sleep);
+    std::thread::sleep(Duration::from_millis(200));
+    let ids: Vec<String> = (0..3).map(|_| quick.send_action(&[("Action", "Ping")])).collect();
+    for id in &ids {
+        let r = quick.reply(id, Duration::from_secs(10)).expect("a Ping waiting for room");
+        assert_eq!(field(&r, "Ping"), "Pong", "{r}");
+    }
+    let waited = t.elapsed();
+    let r = slow.reply("sleep", Duration::from_secs(10)).expect("the sleep");
+    assert_eq!(field(&r, "Response"), "Success", "{r}");
+    // The Pings waited for the one slot (they were neither refused nor run beside the sleep).
+    assert!(waited >= Duration::from_millis(900), "the Pings ran beside the sleep: {waited:?}");
+}

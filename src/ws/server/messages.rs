@@ -206,9 +206,11 @@ impl Server {
         Ended::No
     }
 
-    /// Hands finished actions' replies to their clients, then lets each of them (and the
-    /// clients waiting for room on the action threads) go on: next action, more reading.
+    /// Hands finished actions' replies to their clients, then lets the clients waiting for room
+    /// on the action threads go on first (oldest first), then the clients just answered: their
+    /// next action, more reading.
     pub(super) fn route_replies(&mut self) {
+        let mut answered = Vec::new();
         for Done { conn_id, frames } in self.actions.take_done() {
             let Some(token) = self.token_of(conn_id) else { continue };
             let Some(mut conn) = self.conns.remove(&token) else { continue };
@@ -227,8 +229,11 @@ impl Server {
                 continue;
             }
             self.conns.insert(token, conn);
-            self.on_ready(token);
+            answered.push(token);
         }
         self.serve_pool_waiters();
+        for token in answered {
+            self.on_ready(token);
+        }
     }
 }
