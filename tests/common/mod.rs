@@ -9,6 +9,7 @@
 
 pub mod fixture;
 pub mod nats;
+pub mod pipeline;
 pub mod probe;
 pub mod raw;
 pub mod record;
