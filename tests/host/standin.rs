@@ -8,6 +8,7 @@ mod args;
 mod builtins;
 mod calls;
 mod chanapi;
+mod chanvars;
 mod cli;
 mod cliwords;
 mod config;
@@ -22,6 +23,7 @@ mod logger;
 mod mancmds;
 mod modules;
 mod scripts;
+mod statusapi;
 mod traffic;
 mod world;
 
