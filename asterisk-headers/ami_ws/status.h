@@ -40,8 +40,13 @@ struct ast_str {
 /* astmm.h: what ast_free(p) expands to. */
 void __ast_free(void *ptr, const char *file, int lineno, const char *func);
 
-/* astobj2.h: ast_channel_lock(c) / ast_channel_unlock(c) are these with AO2_LOCK_REQ_MUTEX (0). */
-int __ao2_lock(void *a, int lock_how, const char *file, const char *func, int line, const char *var);
+/* astobj2.h: ast_channel_lock(c) / ast_channel_unlock(c) are these with AO2_LOCK_REQ_MUTEX. */
+enum ao2_lock_req {
+	AO2_LOCK_REQ_MUTEX,
+	AO2_LOCK_REQ_RDLOCK,
+	AO2_LOCK_REQ_WRLOCK,
+};
+int __ao2_lock(void *a, enum ao2_lock_req lock_how, const char *file, const char *func, int line, const char *var);
 int __ao2_unlock(void *a, const char *file, const char *func, int line, const char *var);
 
 /* chanvars.h: a channel's variables, a singly linked list. */

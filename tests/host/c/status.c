@@ -39,7 +39,7 @@ void __ast_free(void *ptr, const char *file, int lineno, const char *func)
 	free(ptr);
 }
 
-int __ao2_lock(void *a, int lock_how, const char *file, const char *func, int line, const char *var)
+int __ao2_lock(void *a, enum ao2_lock_req lock_how, const char *file, const char *func, int line, const char *var)
 {
 	(void) lock_how; (void) file; (void) func; (void) line; (void) var;
 	standin_chan_lock(a, 1);
