@@ -258,18 +258,6 @@ impl Pair {
     }
 }
 
-/// The JSON form of an action: a repeated header becomes an array of its values in order.
-/// Sends an action over the WebSocket only; returns its reply.
-fn ws_only(c: &mut WsClient, pairs: &[(&str, &str)]) -> Vec<Value> {
-    let id = format!("only-{}", pairs.first().map_or("", |(_, v)| *v));
-    let mut with_id = pairs.to_vec();
-    with_id.push(("ActionID", &id));
-    c.send_text(&Value::Object(ws_object(&with_id)).to_string());
-    let (reply, _) = ws_reply(c, &id, &[]);
-    println!("--- {id} (WebSocket only)\n   ws: {}", show_ws(&reply, &[]));
-    reply
-}
-
 /// Names of the current channels (`core show channels concise`).
 fn channels(pbx: &Pbx) -> Vec<String> {
     let out = pbx.rx("core show channels concise");

@@ -142,8 +142,8 @@ pub fn channel_status(
 ) -> Option<Vec<(String, String)>> {
     let _lock = Locked::new(chan);
     let c = chan.ptr();
-    // SAFETY (for the accessor calls below): the channel is referenced and locked as
-    // generate_status holds it; every returned pointer is read at once.
+    // SAFETY: the channel is referenced and locked as generate_status holds it; the returned
+    // string is copied at once.
     let uniqueid = text(unsafe { sys::ast_channel_uniqueid(c) })?;
     let snapshot = Snapshot::latest(&uniqueid)?;
     let state = snapshot.state_text()?;
@@ -185,7 +185,9 @@ pub fn channel_status(
     }
 
     let mut push = |k: &str, v: String| out.push((k.to_string(), v));
-    // SAFETY (all accessor calls below): see above.
+    // SAFETY: the channel is referenced and locked as generate_status holds it; every pointer
+    // an accessor returns is NULL-checked where the core may return NULL and read at once; the
+    // ast_str buffers are ours (DS_ALLOCA: the core writes within their length only).
     unsafe {
         let tech = sys::ast_channel_tech(c);
         push("Type", if tech.is_null() { None } else { text((*tech).type_) }.unwrap_or_default());

@@ -7,9 +7,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-static VARS: Mutex<Option<HashMap<String, Vec<(String, String)>>>> = Mutex::new(None);
+/// Each channel's variables (by uniqueid), head of the list first.
+type Vars = HashMap<String, Vec<(String, String)>>;
 
-fn with<T>(f: impl FnOnce(&mut HashMap<String, Vec<(String, String)>>) -> T) -> T {
+static VARS: Mutex<Option<Vars>> = Mutex::new(None);
+
+fn with<T>(f: impl FnOnce(&mut Vars) -> T) -> T {
     f(VARS.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashMap::new))
 }
 
