@@ -383,3 +383,24 @@ fn a_backlog_many_windows_long_flows_at_once_after_a_restart() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn token_and_user_password_authentication_against_the_server() {
+    let server = NatsServer::start("authorization { token: \"s3cret\" }");
+    let (s, _) = start(&format!("enabled = yes\nurl = {}\ntoken = s3cret", server.url()));
+    wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(10));
+    drop(s);
+    let (s, _) = start(&format!("enabled = yes\nurl = {}\ntoken = wrong", server.url()));
+    wait_nats(&s, "Authorization Violation", Duration::from_secs(10));
+    drop(s);
+    let server = NatsServer::start("authorization { user: pbx, password: \"pw 1\" }");
+    let (s, _) =
+        start(&format!("enabled = yes\nurl = {}\nuser = pbx\npassword = pw 1", server.url()));
+    wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(10));
+    drop(s);
+    // Credentials in the URL, as NATS clients accept them.
+    let url = format!("nats://pbx:nope@127.0.0.1:{}", server.port);
+    let (s, _) = start(&format!("enabled = yes\nurl = {url}"));
+    let out = wait_nats(&s, "Authorization Violation", Duration::from_secs(10));
+    assert!(!out.contains("nope"), "the password is never shown: {out}");
+}
