@@ -11,4 +11,7 @@
 #include "manager.h"
 #include "core.h"
 #include "channel.h"
+#include "netsock2.h"
+#include "security.h"
+#include "acl.h"
 #endif

@@ -47,6 +47,8 @@ fn table() -> Vec<&'static Builtin> {
     let mut all: Vec<&'static Builtin> = Vec::new();
     all.extend(CORE.iter());
     all.extend(crate::control::COMMANDS.iter());
+    all.extend(crate::security::COMMANDS.iter());
+    all.extend(crate::acl::COMMANDS.iter());
     all
 }
 

@@ -2,6 +2,7 @@
 //! way main/loader.c does and implements every Asterisk function the module imports with
 //! Asterisk's behaviour (see tests/host/README.md).
 
+mod acl;
 mod actions;
 mod amimsg;
 mod args;
@@ -22,7 +23,9 @@ mod logger;
 mod mancmds;
 mod modules;
 mod scripts;
+mod security;
 mod traffic;
+mod version;
 mod world;
 
 use std::ffi::CString;
@@ -132,6 +135,9 @@ fn main() {
     if let Some(v) = &o.version {
         let _ = VERSION.set(CString::new(v.as_str()).unwrap_or_default());
     }
+    if let Some(n) = &o.version_num {
+        version::set(n);
+    }
     let _ = STARTED.set((Instant::now(), local_now(c"%Y-%m-%d"), local_now(c"%H:%M:%S")));
     set_fd_limit(o.maxfiles);
     ffi::set_start_time();
@@ -140,6 +146,7 @@ fn main() {
     let config_dir = o.config_dir.clone().unwrap_or_default();
     config_c::set_dir(std::fs::canonicalize(&config_dir).unwrap_or(config_dir));
     config_c::read_manager_conf();
+    acl::reload();
 
     let runtime = std::env::temp_dir().join(format!("asterisk-standin-{}", std::process::id()));
     let moddir = o.moddir.clone().unwrap_or_else(|| runtime.join("modules"));
