@@ -1,4 +1,5 @@
-//! The only code that calls Asterisk: logging, CLI, config files, the manager hook, core facts.
+//! The only code that calls Asterisk: logging, CLI, config files, the manager hook, core facts,
+//! security events and ACL lists.
 #![warn(missing_docs)]
 
 pub mod channel;
@@ -9,4 +10,5 @@ pub mod log;
 pub mod manager;
 pub mod random;
 pub mod regex;
+pub mod security;
 pub mod thread;

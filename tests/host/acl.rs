@@ -54,7 +54,8 @@ struct AclList {
 }
 
 /// acl.conf: name -> rules, in file order; `None` before the first read.
-static NAMED: Mutex<Option<Vec<(String, Vec<Ha>)>>> = Mutex::new(None);
+type NamedAcls = Vec<(String, Vec<Ha>)>;
+static NAMED: Mutex<Option<NamedAcls>> = Mutex::new(None);
 /// Lists handed out and not yet freed (addresses).
 static LIVE: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
 
