@@ -44,17 +44,3 @@ fn num() -> &'static CString {
 pub extern "C" fn standin_get_version_num() -> *const c_char {
     num().as_ptr()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::from_version;
-
-    #[test]
-    fn like_the_makefile() {
-        assert_eq!(from_version("22.10.1"), "221001");
-        assert_eq!(from_version("20.5.1-rc1"), "200501");
-        assert_eq!(from_version("certified/20.7-cert1"), "200701");
-        assert_eq!(from_version("GIT-20-516d2c60ac"), "");
-        assert_eq!(from_version("SVN-branch-13-r1"), "999999");
-    }
-}
