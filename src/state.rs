@@ -54,18 +54,26 @@ fn read_settings() -> Result<Settings, Error> {
     }
 }
 
-/// Reads manager.conf's accounts: no file means no accounts (nobody can log in).
+/// Reads manager.conf's accounts: no file means no accounts (nobody can log in). Users with
+/// `acl =` lines get the core's check of their named ACLs (built afresh on every reload, so a
+/// changed manager.conf or acl.conf, after `module reload acl`, takes effect). Problems are
+/// logged as warnings, as manager.c logs them.
 fn read_accounts() -> Result<Arc<ManagerConf>, Error> {
-    match host::config::load(MANAGER_CONF, MODULE_NAME) {
+    let mut conf = match host::config::load(MANAGER_CONF, MODULE_NAME) {
         Loaded::Missing => {
             ast_warning!("{MANAGER_CONF} not found: no account can log in");
-            Ok(Arc::new(ManagerConf::from_raw(&Default::default())?))
+            ManagerConf::from_raw(&Default::default())?
         }
-        Loaded::Invalid => Err(format!("{MANAGER_CONF} has a syntax error")),
+        Loaded::Invalid => return Err(format!("{MANAGER_CONF} has a syntax error")),
         Loaded::File(raw) => {
-            ManagerConf::from_raw(&raw).map(Arc::new).map_err(|e| format!("{MANAGER_CONF}: {e}"))
+            ManagerConf::from_raw(&raw).map_err(|e| format!("{MANAGER_CONF}: {e}"))?
         }
+    };
+    let named = host::acl::attach_named_acls(&mut conf);
+    for w in conf.warnings.iter().chain(&named) {
+        ast_warning!("{MODULE_NAME}: {MANAGER_CONF}: {w}");
     }
+    Ok(Arc::new(conf))
 }
 
 fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Listener, Error> {

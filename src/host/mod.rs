@@ -2,6 +2,7 @@
 //! security events and ACL lists.
 #![warn(missing_docs)]
 
+pub mod acl;
 pub mod channel;
 pub mod cli;
 pub mod config;

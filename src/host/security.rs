@@ -30,7 +30,7 @@ pub fn log_report(r: &Report) {
 
 /// An `ast_sockaddr` holding `addr` (what `ast_sockaddr_from_sockaddr` makes of the socket's
 /// own address).
-fn sockaddr(addr: SocketAddr) -> sys::ast_sockaddr {
+pub(crate) fn sockaddr(addr: SocketAddr) -> sys::ast_sockaddr {
     let mut out = sys::ast_sockaddr::default();
     let storage = std::ptr::addr_of_mut!(out.ss).cast::<u8>();
     match addr {
