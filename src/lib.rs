@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod ami;
+pub mod compat;
 pub mod events;
 pub mod guard;
 pub mod host;

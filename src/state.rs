@@ -14,9 +14,6 @@ use crate::ws::listener::{self, Listener};
 use crate::ws::shared::{Command, Shared};
 use crate::{MODULE_NAME, ast_notice, ast_warning};
 
-/// Asterisk major versions whose structs we use were checked to be identical to our declarations.
-pub const TESTED_MAJORS: &[u32] = &[20, 22, 23];
-/// manager.conf: accounts, classes, ACLs, filters, authtimeout, authlimit.
 pub const MANAGER_CONF: &str = "manager.conf";
 /// How long unload waits for our threads before refusing.
 const UNLOAD_LIMIT: Duration = Duration::from_secs(10);
@@ -47,17 +44,6 @@ pub fn shared() -> Option<Arc<Shared>> {
     state().as_ref()?.listener.as_ref().map(|l| Arc::clone(&l.shared))
 }
 
-/// The major version of a version text such as "22.10.1" or "certified/22.8-cert1".
-/// Only a number that starts a dotted release counts.
-pub fn major_of(version: &str) -> Option<u32> {
-    version.split(|c: char| !c.is_ascii_alphanumeric() && c != '.').find_map(|word| {
-        let (major, rest) = word.split_once('.')?;
-        let digits_only = !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit());
-        let dotted = rest.starts_with(|c: char| c.is_ascii_digit());
-        if digits_only && dotted { major.parse().ok() } else { None }
-    })
-}
-
 /// Reads `ami_websocket.conf`: defaults (with a notice) when missing, an error when invalid.
 fn read_settings() -> Result<Settings, Error> {
     match host::config::load(CONFIG_FILE, MODULE_NAME) {
@@ -70,18 +56,26 @@ fn read_settings() -> Result<Settings, Error> {
     }
 }
 
-/// Reads manager.conf's accounts: no file means no accounts (nobody can log in).
+/// Reads manager.conf's accounts: no file means no accounts (nobody can log in). Users with
+/// `acl =` lines get the core's check of their named ACLs (built afresh on every reload, so a
+/// changed manager.conf or acl.conf, after `module reload acl`, takes effect). Problems are
+/// logged as warnings, as manager.c logs them.
 fn read_accounts() -> Result<Arc<ManagerConf>, Error> {
-    match host::config::load(MANAGER_CONF, MODULE_NAME) {
+    let mut conf = match host::config::load(MANAGER_CONF, MODULE_NAME) {
         Loaded::Missing => {
             ast_warning!("{MANAGER_CONF} not found: no account can log in");
-            Ok(Arc::new(ManagerConf::from_raw(&Default::default())?))
+            ManagerConf::from_raw(&Default::default())?
         }
-        Loaded::Invalid => Err(format!("{MANAGER_CONF} has a syntax error")),
+        Loaded::Invalid => return Err(format!("{MANAGER_CONF} has a syntax error")),
         Loaded::File(raw) => {
-            ManagerConf::from_raw(&raw).map(Arc::new).map_err(|e| format!("{MANAGER_CONF}: {e}"))
+            ManagerConf::from_raw(&raw).map_err(|e| format!("{MANAGER_CONF}: {e}"))?
         }
+    };
+    let named = host::acl::attach_named_acls(&mut conf);
+    for w in conf.warnings.iter().chain(&named) {
+        ast_warning!("{MODULE_NAME}: {MANAGER_CONF}: {w}");
     }
+    Ok(Arc::new(conf))
 }
 
 fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Listener, Error> {
@@ -168,17 +162,8 @@ fn reload_publisher(s: &mut ModuleState, new: &Settings) -> Result<(), Error> {
 
 pub(crate) fn load() -> Result<(), Error> {
     crate::guard::install_panic_hook();
-    let version = host::core::version();
-    match major_of(&version) {
-        Some(m) if TESTED_MAJORS.contains(&m) => {
-            ast_notice!("{MODULE_NAME} loading on Asterisk {version}");
-        }
-        _ => {
-            return Err(format!(
-                "untested Asterisk version '{version}' (tested majors: 20, 22, 23)"
-            ));
-        }
-    }
+    let line = crate::compat::check(&host::core::version(), &host::core::version_num())?;
+    ast_notice!("{MODULE_NAME} {line}");
     let settings = read_settings()?;
     let accounts = read_accounts()?;
     if !host::manager::manager_enabled() {
@@ -321,17 +306,4 @@ pub(crate) fn reload() -> Result<(), Error> {
     reload_publisher(s, &settings)?;
     s.settings = settings;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::major_of;
-
-    #[test]
-    fn majors_are_read_from_version_texts() {
-        assert_eq!(major_of("22.10.1"), Some(22));
-        assert_eq!(major_of("20.20.1-cert3"), Some(20));
-        assert_eq!(major_of("certified/18.9-cert11"), Some(18));
-        assert_eq!(major_of("GIT-master-f0c1c1a"), None);
-    }
 }

@@ -89,7 +89,86 @@ const LAYOUT: &[(&str, &str)] = &[
     ("ast_channel_snapshot", "state"),
     ("ast_channel_snapshot", "manager_vars"),
     ("ast_channel_snapshot_bridge", "id"),
+    ("ast_sockaddr", ""),
+    ("ast_sockaddr", "ss"),
+    ("ast_sockaddr", "len"),
+    ("ast_security_event_ip_addr", ""),
+    ("ast_security_event_ip_addr", "addr"),
+    ("ast_security_event_ip_addr", "transport"),
+    ("ast_security_event_common", ""),
+    ("ast_security_event_common", "event_type"),
+    ("ast_security_event_common", "version"),
+    ("ast_security_event_common", "service"),
+    ("ast_security_event_common", "module"),
+    ("ast_security_event_common", "account_id"),
+    ("ast_security_event_common", "session_id"),
+    ("ast_security_event_common", "session_tv"),
+    ("ast_security_event_common", "local_addr"),
+    ("ast_security_event_common", "remote_addr"),
+    ("ast_security_event_failed_acl", ""),
+    ("ast_security_event_failed_acl", "acl_name"),
+    ("ast_security_event_inval_acct_id", ""),
+    ("ast_security_event_session_limit", ""),
+    ("ast_security_event_req_not_allowed", ""),
+    ("ast_security_event_req_not_allowed", "request_type"),
+    ("ast_security_event_req_not_allowed", "request_params"),
+    ("ast_security_event_req_bad_format", ""),
+    ("ast_security_event_req_bad_format", "request_type"),
+    ("ast_security_event_req_bad_format", "request_params"),
+    ("ast_security_event_successful_auth", ""),
+    ("ast_security_event_successful_auth", "using_password"),
+    ("ast_security_event_chal_resp_failed", ""),
+    ("ast_security_event_chal_resp_failed", "challenge"),
+    ("ast_security_event_chal_resp_failed", "response"),
+    ("ast_security_event_chal_resp_failed", "expected_response"),
+    ("ast_security_event_inval_password", ""),
+    ("ast_security_event_inval_password", "challenge"),
+    ("ast_security_event_inval_password", "received_challenge"),
+    ("ast_security_event_inval_password", "received_hash"),
 ];
+
+/// Constants whose values we declare (name in our headers, name in Asterisk's): enum members and
+/// `*_VERSION` macros. Compared against a real include tree like the layouts.
+const VALUES: &[(&str, &str)] = &[
+    ("AMI_WS_TRANSPORT_UDP", "AST_TRANSPORT_UDP"),
+    ("AMI_WS_TRANSPORT_TCP", "AST_TRANSPORT_TCP"),
+    ("AMI_WS_TRANSPORT_TLS", "AST_TRANSPORT_TLS"),
+    ("AMI_WS_TRANSPORT_WS", "AST_TRANSPORT_WS"),
+    ("AMI_WS_TRANSPORT_WSS", "AST_TRANSPORT_WSS"),
+    ("AMI_WS_SECURITY_EVENT_FAILED_ACL", "AST_SECURITY_EVENT_FAILED_ACL"),
+    ("AMI_WS_SECURITY_EVENT_INVAL_ACCT_ID", "AST_SECURITY_EVENT_INVAL_ACCT_ID"),
+    ("AMI_WS_SECURITY_EVENT_SESSION_LIMIT", "AST_SECURITY_EVENT_SESSION_LIMIT"),
+    ("AMI_WS_SECURITY_EVENT_REQ_NOT_ALLOWED", "AST_SECURITY_EVENT_REQ_NOT_ALLOWED"),
+    ("AMI_WS_SECURITY_EVENT_REQ_BAD_FORMAT", "AST_SECURITY_EVENT_REQ_BAD_FORMAT"),
+    ("AMI_WS_SECURITY_EVENT_SUCCESSFUL_AUTH", "AST_SECURITY_EVENT_SUCCESSFUL_AUTH"),
+    ("AMI_WS_SECURITY_EVENT_CHAL_RESP_FAILED", "AST_SECURITY_EVENT_CHAL_RESP_FAILED"),
+    ("AMI_WS_SECURITY_EVENT_INVAL_PASSWORD", "AST_SECURITY_EVENT_INVAL_PASSWORD"),
+    ("AMI_WS_SECURITY_EVENT_NUM_TYPES", "AST_SECURITY_EVENT_NUM_TYPES"),
+    ("AMI_WS_SECURITY_EVENT_FAILED_ACL_VERSION", "AST_SECURITY_EVENT_FAILED_ACL_VERSION"),
+    ("AMI_WS_SECURITY_EVENT_INVAL_ACCT_ID_VERSION", "AST_SECURITY_EVENT_INVAL_ACCT_ID_VERSION"),
+    ("AMI_WS_SECURITY_EVENT_SESSION_LIMIT_VERSION", "AST_SECURITY_EVENT_SESSION_LIMIT_VERSION"),
+    ("AMI_WS_SECURITY_EVENT_REQ_NOT_ALLOWED_VERSION", "AST_SECURITY_EVENT_REQ_NOT_ALLOWED_VERSION"),
+    ("AMI_WS_SECURITY_EVENT_REQ_BAD_FORMAT_VERSION", "AST_SECURITY_EVENT_REQ_BAD_FORMAT_VERSION"),
+    ("AMI_WS_SECURITY_EVENT_SUCCESSFUL_AUTH_VERSION", "AST_SECURITY_EVENT_SUCCESSFUL_AUTH_VERSION"),
+    (
+        "AMI_WS_SECURITY_EVENT_CHAL_RESP_FAILED_VERSION",
+        "AST_SECURITY_EVENT_CHAL_RESP_FAILED_VERSION",
+    ),
+    ("AMI_WS_SECURITY_EVENT_INVAL_PASSWORD_VERSION", "AST_SECURITY_EVENT_INVAL_PASSWORD_VERSION"),
+    ("AST_SENSE_DENY", "AST_SENSE_DENY"),
+    ("AST_SENSE_ALLOW", "AST_SENSE_ALLOW"),
+];
+
+/// A probe printing each constant's value, under our name or Asterisk's.
+fn values_source(includes: &str, ours: bool) -> String {
+    let mut src = format!("{includes}\n#include <stdio.h>\nint main(void) {{\n");
+    for (mine, theirs) in VALUES {
+        let name = if ours { mine } else { theirs };
+        src.push_str(&format!("printf(\"{mine} %ld\\n\", (long) ({name}));\n"));
+    }
+    src.push_str("return 0;\n}\n");
+    src
+}
 
 fn probe_source(includes: &str) -> String {
     let mut src =
@@ -168,7 +247,9 @@ fn our_declarations_match_a_real_asterisk_include_tree() {
              #include \"asterisk.h\"\n#include \"asterisk/module.h\"\n#include \"asterisk/cli.h\"\n\
              #include \"asterisk/config.h\"\n#include \"asterisk/manager.h\"\n\
              #include \"asterisk/channel.h\"\n#include \"asterisk/chanvars.h\"\n\
-             #include \"asterisk/strings.h\"\n#include \"asterisk/stasis_channels.h\"",
+             #include \"asterisk/strings.h\"\n#include \"asterisk/stasis_channels.h\"\n\
+             #include \"asterisk/netsock2.h\"\n#include \"asterisk/security_events.h\"\n\
+             #include \"asterisk/acl.h\"",
         ),
         &[real],
     );
@@ -178,6 +259,40 @@ fn our_declarations_match_a_real_asterisk_include_tree() {
     }
     assert_eq!(mine.lines().count(), theirs.lines().count());
     println!("{} sizes and offsets identical to {}", LAYOUT.len(), dir.display());
+}
+
+/// Our constants (enum members, event versions, transport bits) have Asterisk's values.
+#[test]
+fn our_constants_match_a_real_include_tree() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempdir("values");
+    let mine = run_probe(
+        &dir,
+        "values-ours",
+        &values_source("#include \"ami_ws/all.h\"", true),
+        &[root.join("asterisk-headers")],
+    );
+    assert_eq!(mine.lines().count(), VALUES.len());
+    let Some(real) = std::env::var_os("ASTERISK_INCLUDE_DIR") else {
+        eprintln!("skipped: set ASTERISK_INCLUDE_DIR to compare our constants with real headers");
+        return;
+    };
+    let theirs = run_probe(
+        &dir,
+        "values-real",
+        &values_source(
+            "#define AST_MODULE_SELF_SYM __internal_res_ami_websocket_self\n\
+             #define AST_MODULE \"res_ami_websocket\"\n#include \"asterisk.h\"\n\
+             #include \"asterisk/netsock2.h\"\n#include \"asterisk/security_events.h\"\n\
+             #include \"asterisk/acl.h\"",
+            false,
+        ),
+        &[PathBuf::from(real)],
+    );
+    for (a, b) in mine.lines().zip(theirs.lines()) {
+        assert_eq!(a, b, "constant differs (ours vs real)");
+    }
+    println!("{} constants identical", VALUES.len());
 }
 
 fn tempdir(tag: &str) -> PathBuf {
@@ -264,6 +379,9 @@ fn our_function_declarations_are_compatible_with_a_real_include_tree() {
         "format",
         "format_cap",
         "translate",
+        "netsock2",
+        "security_events",
+        "acl",
     ] {
         src.push_str(&format!("#include \"asterisk/{h}.h\"\n"));
     }

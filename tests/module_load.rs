@@ -13,23 +13,52 @@ fn running(s: &StandIn) -> bool {
         .any(|l| l.starts_with(NAME) && l.contains(" Running") && !l.contains("Not Running"))
 }
 
-#[test]
-fn loads_on_tested_majors_and_declines_others_with_the_version_in_the_log() {
-    for v in ["20.20.1", "22.10.1", "23.1.0"] {
-        let s = StandIn::start(
-            &[],
-            Opts { extra_args: vec!["--asterisk-version".into(), v.into()], ..Opts::default() },
-        );
-        assert!(running(&s), "{v}: {}", s.log());
-        assert!(s.log().contains(&format!("loading on Asterisk {v}")), "{v}: {}", s.log());
+fn start_as(version: &str, num: Option<&str>) -> StandIn {
+    let mut extra_args = vec!["--asterisk-version".into(), version.into()];
+    if let Some(n) = num {
+        extra_args.extend(["--asterisk-version-num".into(), n.into()]);
     }
-    for v in ["18.20.0", "21.5.0", "GIT-master-f0c1c1a"] {
-        let s = StandIn::start(
-            &[],
-            Opts { extra_args: vec!["--asterisk-version".into(), v.into()], ..Opts::default() },
-        );
+    StandIn::start(&[], Opts { extra_args, ..Opts::default() })
+}
+
+#[test]
+fn loads_on_built_for_majors_and_declines_others_with_what_was_checked() {
+    // (version text, version number or the Makefile's default, major the log must name)
+    let loads: &[(&str, Option<&str>, &str)] = &[
+        ("20.20.1", None, "running major 20 (from the version text"),
+        ("22.10.1", None, "running major 22 (from the version text"),
+        ("23.1.0", None, "running major 23 (from the version text"),
+        ("22.10.1-rc1", None, "running major 22"),
+        ("certified/20.7-cert1", None, "running major 20"),
+        ("certified-20.7-cert1", None, "running major 20"),
+        ("GIT-20-516d2c60ac", None, "running major 20 (from the version text 'GIT-20-516d2c60ac')"),
+        (
+            "GIT-master-f0c1c1a",
+            Some("230000"),
+            "running major 23 (from ast_get_version_num() '230000'",
+        ),
+    ];
+    for (v, num, says) in loads {
+        let s = start_as(v, *num);
+        assert!(running(&s), "{v}: {}", s.log());
+        let log = s.log();
+        assert!(log.contains(&format!("loading on Asterisk {v}")), "{v}: {log}");
+        assert!(log.contains(says) && log.contains("built for majors 20, 22, 23"), "{v}: {log}");
+    }
+    let declines: &[(&str, Option<&str>, &str)] = &[
+        ("18.20.0", None, "running major 18"),
+        ("21.5.0", None, "running major 21"),
+        ("GIT-21-516d2c60ac", None, "running major 21"),
+        ("GIT-master-f0c1c1a", None, "ast_get_version_num() (empty) names a major"),
+        ("SVN-trunk-r4242", None, "ast_get_version_num() (999999) names a major"),
+        ("UNKNOWN__and_probably_unsupported", None, "names a major"),
+    ];
+    for (v, num, says) in declines {
+        let s = start_as(v, *num);
         assert!(!running(&s), "{v} should be declined");
-        assert!(s.log().contains(&format!("untested Asterisk version '{v}'")), "{v}: {}", s.log());
+        let log = s.log();
+        assert!(log.contains(&format!("untested Asterisk version '{v}'")), "{v}: {log}");
+        assert!(log.contains(says), "{v}: no {says:?} in {log}");
     }
 }
 

@@ -132,8 +132,10 @@ fn acl_that_excludes_the_client_refuses_login() {
     assert_eq!(c.close_code(Duration::from_secs(5)), Some(1008));
     // The secret was right: the log names the ACL as the reason.
     s.expect_log("failed to authenticate as 'remote'");
-    let line = s.log().lines().find(|l| l.contains("as 'remote'")).unwrap_or_default().to_string();
-    assert!(line.contains("127.0.0.1") && line.contains("Acl"), "{line}");
+    // As manager.c: the ACL refusal has its own line before the "failed to authenticate" one.
+    let line =
+        s.log().lines().find(|l| l.contains("IP ACL as 'remote'")).unwrap_or_default().to_string();
+    assert!(line.contains("127.0.0.1 failed to pass IP ACL as 'remote'"), "{line}");
 }
 
 #[test]

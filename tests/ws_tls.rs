@@ -130,6 +130,14 @@ fn wss_login_events_and_hygiene() {
     let clients = s.rx("ws show clients");
     let row = clients.lines().find(|l| l.contains("admin")).expect("client row");
     assert!(row.contains(" Yes "), "TLS column: {clients}");
+    // The login's security event names the TLS transport (AST_TRANSPORT_WSS).
+    let events = s.rx("standin show security");
+    let ok = events.lines().find(|l| l.contains("SecurityEvent=\"SuccessfulAuth\""));
+    let want = format!("LocalAddress=\"IPV4/WSS/127.0.0.1/{port}\"");
+    assert!(
+        ok.is_some_and(|l| l.contains(&want) && l.contains("RemoteAddress=\"IPV4/WSS/")),
+        "{events}"
+    );
 
     // Plain HTTP to the TLS port: no answer in plaintext, closed quickly.
     let mut plain = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -13,4 +13,7 @@
 #include "channel.h"
 #include "paths.h"
 #include "status.h"
+#include "netsock2.h"
+#include "security.h"
+#include "acl.h"
 #endif

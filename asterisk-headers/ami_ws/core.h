@@ -10,6 +10,8 @@
 #include <sys/time.h>
 
 const char *ast_get_version(void);
+/* ASTERISK_VERSION_NUM as text (e.g. "220501"); "999999" or "" on builds from svn or git. */
+const char *ast_get_version_num(void);
 int ast_thread_inhibit_escalations(void);
 
 /* options.h: when the core started and was last reloaded (zero when unknown). */

@@ -9,17 +9,20 @@
 //! - Rules are tried in order and the last one that matches decides; no match allows.
 //! - An IPv4 rule applies to IPv4 peers and to IPv4-mapped IPv6 peers; an IPv6 rule applies
 //!   only to genuine IPv6 peers.
-//! - `acl = name[,name...]` names lists from acl.conf. We cannot read those lists, so an
-//!   account with any `acl=` line refuses every address (as Asterisk does for a named ACL it
-//!   cannot find) and [`Acl::denial_reason`] says why.
-//!
-//! Stricter than Asterisk on spelling: addresses must be plain numeric IPv4/IPv6 text (no
-//! hostnames, no scope ids, no `10.1`-style short forms, no surrounding spaces); anything else is
-//! an error, which makes the account unusable instead of silently wider.
+//! - `acl = name[,name...]` names lists from acl.conf (named ACLs). Those live in the core: the
+//!   caller attaches a [`NamedAcls`] that asks the core (`ast_append_acl` builds the core's list
+//!   of the named ACLs, `ast_apply_acl` applies it). A list with named ACLs and nothing attached
+//!   refuses everyone. The core's own evaluation of a user's list is: every ACL of the list must
+//!   allow (the unnamed base list of permit/deny rules first, then each named one), so checking
+//!   our base rules and then the core's named-only list gives exactly its verdict.
+//! - A bad entry makes the whole line (and the user, in manager.c) invalid, and a named ACL
+//!   repeated in one user's list (case-insensitively) is an error, as in `ast_append_acl`. Errors
+//!   are returned as an error, which makes the account unusable instead of silently wider.
 #![forbid(unsafe_code)]
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 /// Whether a matching rule lets the address in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,11 +46,24 @@ struct Rule {
     net: Net,
 }
 
+/// The core's verdict on a user's named ACLs (acl.conf), attached by the host layer.
+pub trait NamedAcls: Send + Sync + fmt::Debug {
+    /// Whether every named ACL of the user lets `ip` in.
+    fn allows(&self, ip: IpAddr) -> bool;
+}
+
 /// A user's access list: the ordered permit/deny rules plus any named ACLs.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Acl {
     rules: Vec<Rule>,
     named: Vec<String>,
+    core: Option<Arc<dyn NamedAcls>>,
+}
+
+impl PartialEq for Acl {
+    fn eq(&self, other: &Acl) -> bool {
+        self.rules == other.rules && self.named == other.named
+    }
 }
 
 impl Acl {
@@ -94,31 +110,32 @@ impl Acl {
         &self.named
     }
 
-    /// Why every address is refused, if that is the case (named ACLs we cannot resolve).
-    pub fn denial_reason(&self) -> Option<String> {
-        if self.named.is_empty() {
-            None
-        } else {
-            Some(format!(
-                "named ACL(s) {} from acl.conf cannot be resolved by res_ami_websocket; \
-                 use permit/deny lines for this user",
-                self.named.join(",")
-            ))
-        }
+    /// Attaches the core's check of the named ACLs.
+    pub fn attach_named(&mut self, core: Arc<dyn NamedAcls>) {
+        self.core = Some(core);
     }
 
-    /// Whether `ip` may log in: the last matching rule decides; no match allows.
+    /// Whether named ACLs are listed but nothing can check them (everyone is refused).
+    pub fn named_unresolved(&self) -> bool {
+        !self.named.is_empty() && self.core.is_none()
+    }
+
+    /// Whether `ip` may log in: the permit/deny rules (the last matching rule decides; no match
+    /// allows), then the named ACLs (every one must allow; unresolved ones refuse).
     pub fn allows(&self, ip: IpAddr) -> bool {
-        if !self.named.is_empty() {
-            return false;
-        }
         let mut verdict = Sense::Allow;
         for rule in &self.rules {
             if rule_matches(rule.net, ip) {
                 verdict = rule.sense;
             }
         }
-        verdict == Sense::Allow
+        if verdict == Sense::Deny {
+            return false;
+        }
+        if self.named.is_empty() {
+            return true;
+        }
+        self.core.as_ref().is_some_and(|c| c.allows(ip))
     }
 }
 
@@ -408,17 +425,37 @@ mod tests {
         }
     }
 
+    #[derive(Debug)]
+    struct Only(IpAddr);
+
+    impl NamedAcls for Only {
+        fn allows(&self, ip: IpAddr) -> bool {
+            ip == self.0
+        }
+    }
+
     #[test]
-    fn named_acls_refuse_everyone_with_a_reason() {
-        let mut a = acl(&[("permit", "127.0.0.1")]);
-        assert!(a.denial_reason().is_none());
+    fn named_acls_need_the_core_and_every_list_must_allow() {
+        let mut a = acl(&[("deny", "0.0.0.0/0"), ("permit", "10.0.0.0/8")]);
         a.add("acl", "office, lab").unwrap();
         assert_eq!(a.named(), ["office", "lab"]);
-        assert!(!a.allows(ip("127.0.0.1")));
-        let reason = a.denial_reason().unwrap();
-        assert!(reason.contains("office,lab"), "{reason}");
+        assert!(a.named_unresolved());
+        assert!(!a.allows(ip("10.0.0.1")), "nothing attached: refused");
         assert!(!a.is_empty());
-        assert!(Acl::new().is_empty());
+        a.attach_named(Arc::new(Only(ip("10.0.0.1"))));
+        assert!(!a.named_unresolved());
+        assert!(a.allows(ip("10.0.0.1")), "base and named allow");
+        assert!(!a.allows(ip("10.0.0.2")), "named refuses");
+        // The base list refuses before the core is asked (Only would allow 8.8.8.8).
+        let mut b = acl(&[("deny", "0.0.0.0/0")]);
+        b.add("acl", "x").unwrap();
+        b.attach_named(Arc::new(Only(ip("8.8.8.8"))));
+        assert!(!b.allows(ip("8.8.8.8")));
+        assert!(Acl::new().is_empty() && !Acl::new().named_unresolved());
+        // Equality ignores what is attached.
+        let mut c = acl(&[("deny", "0.0.0.0/0")]);
+        c.add("acl", "x").unwrap();
+        assert_eq!(b, c);
     }
 
     #[test]

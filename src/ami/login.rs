@@ -35,8 +35,10 @@ pub enum LoginFailure {
     Md5NotPossible,
     /// The user has no secret, so plain login is impossible.
     NoSecret,
-    /// Wrong secret or key.
+    /// Wrong secret (plain login).
     BadCredentials,
+    /// Wrong key (MD5 login with a challenge and a secret).
+    WrongKey,
 }
 
 impl fmt::Display for LoginFailure {
@@ -47,7 +49,8 @@ impl fmt::Display for LoginFailure {
             LoginFailure::AclDenied => "address refused by the user's ACL",
             LoginFailure::Md5NotPossible => "MD5 authentication not possible (no key/challenge)",
             LoginFailure::NoSecret => "user has no secret",
-            LoginFailure::BadCredentials => "wrong secret or key",
+            LoginFailure::BadCredentials => "wrong secret",
+            LoginFailure::WrongKey => "wrong MD5 key",
         })
     }
 }
@@ -119,7 +122,11 @@ fn check_secret(
     } else {
         constant_time_eq(secret.as_bytes(), req.secret.as_bytes())
     };
-    if ok { Ok(()) } else { Err(LoginFailure::BadCredentials) }
+    match (ok, md5) {
+        (true, _) => Ok(()),
+        (false, true) => Err(LoginFailure::WrongKey),
+        (false, false) => Err(LoginFailure::BadCredentials),
+    }
 }
 
 /// The `Key` an MD5 login must send: lowercase hex of MD5(challenge followed by secret).
@@ -432,16 +439,13 @@ mod tests {
             // MD5.
             (("admin", "MD5", "", &good_key, Some("123456789"), "10.0.0.1"), Ok("admin")),
             (("admin", "md5", "", &good_key, Some("123456789"), "10.0.0.1"), Ok("admin")),
-            (("admin", "MD5", "", &upper_key, Some("123456789"), "10.0.0.1"), Err(BadCredentials)),
-            (("admin", "MD5", "", &good_key, Some("987654321"), "10.0.0.1"), Err(BadCredentials)),
+            (("admin", "MD5", "", &upper_key, Some("123456789"), "10.0.0.1"), Err(WrongKey)),
+            (("admin", "MD5", "", &good_key, Some("987654321"), "10.0.0.1"), Err(WrongKey)),
             (("admin", "MD5", "", &good_key, None, "10.0.0.1"), Err(Md5NotPossible)),
             (("admin", "MD5", "", &good_key, Some(""), "10.0.0.1"), Err(Md5NotPossible)),
             (("admin", "MD5", "", "", Some("123456789"), "10.0.0.1"), Err(Md5NotPossible)),
             // With MD5 the Secret header is ignored.
-            (
-                ("admin", "MD5", "jumps over the lazy dog", "x", Some("1"), "1.1.1.1"),
-                Err(BadCredentials),
-            ),
+            (("admin", "MD5", "jumps over the lazy dog", "x", Some("1"), "1.1.1.1"), Err(WrongKey)),
             (("ghost", "MD5", "", &good_key, Some("123456789"), "10.0.0.1"), Err(UnknownUser)),
             // ACL before secret.
             (("local", "", "pw", "", None, "127.0.0.1"), Ok("local")),

@@ -8,5 +8,6 @@ pub mod json;
 pub mod login;
 pub mod message;
 pub mod rules;
+pub mod security;
 pub mod session;
 pub mod validate;

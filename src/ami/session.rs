@@ -187,6 +187,11 @@ impl Session {
         self.remote
     }
 
+    /// The challenge this session handed out (Challenge action), if any.
+    pub fn current_challenge(&self) -> Option<&str> {
+        self.challenge.as_deref()
+    }
+
     /// When a not-yet-logged-in session must be dropped (`authtimeout` after connecting).
     pub fn auth_deadline(&self, authtimeout: Duration) -> Option<Instant> {
         match self.state {

@@ -15,6 +15,18 @@ pub fn version() -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
+/// The running Asterisk's `ASTERISK_VERSION_NUM` text, e.g. "221001" ("" on git builds).
+pub fn version_num() -> String {
+    // SAFETY: ast_get_version_num returns a static NUL-terminated string (or NULL on a broken
+    // core).
+    let p = unsafe { sys::ast_get_version_num() };
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-NULL, static and NUL-terminated.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
 /// Marks the calling thread as one that must not run dangerous dialplan functions
 /// (`live_dangerously = no`), as Asterisk's own network threads do. Returns false on failure.
 pub fn inhibit_escalations() -> bool {

@@ -1,6 +1,8 @@
-//! The only code that calls Asterisk: logging, CLI, config files, the manager hook, core facts.
+//! The only code that calls Asterisk: logging, CLI, config files, the manager hook, core facts,
+//! security events and ACL lists.
 #![warn(missing_docs)]
 
+pub mod acl;
 pub mod channel;
 pub mod cli;
 pub mod config;
@@ -9,5 +11,6 @@ pub mod log;
 pub mod manager;
 pub mod random;
 pub mod regex;
+pub mod security;
 pub mod status;
 pub mod thread;

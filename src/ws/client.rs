@@ -15,6 +15,7 @@ use crate::ami::accounts::ManagerConf;
 use crate::ami::json::{action_from_json, message_to_json, text_action_parse};
 use crate::ami::login::LoginRateLimiter;
 use crate::ami::message::Message;
+use crate::ami::security::{self, Md5Attempt, Origin};
 use crate::ami::session::{AuthOutcome, Env, Session, fully_booted_event};
 use crate::ami::validate::{Limits, validate_action};
 use crate::events::encode::ami_to_text;
@@ -79,6 +80,8 @@ pub struct Client {
     held: Option<(Instant, Vec<Utf8Bytes>, bool)>,
     /// Who logged in on this connection; kept after Logoff (the session forgets it then).
     login: Option<LoginRecord>,
+    /// Addresses, transport and session id for security events.
+    origin: Origin,
 }
 
 /// What the connection must remember of its login for its end.
@@ -102,7 +105,22 @@ impl Client {
             deferred: Default::default(),
             held: None,
             login: None,
+            origin: Origin {
+                session_id: String::new(),
+                local: SocketAddr::from(([0, 0, 0, 0], 0)),
+                remote: peer,
+                tls: false,
+                started: std::time::SystemTime::now(),
+            },
         }
+    }
+
+    /// Where this connection arrived (our listening address), whether over TLS, and its id
+    /// (the session id of its security events).
+    pub fn set_origin(&mut self, conn_id: u64, local: SocketAddr, tls: bool) {
+        self.origin.session_id = conn_id.to_string();
+        self.origin.local = local;
+        self.origin.tls = tls;
     }
 
     /// Whether login succeeded.
@@ -179,6 +197,9 @@ impl Client {
                 Encoding::Json => best_effort_action_id(text),
                 Encoding::Text => text_action_id(text),
             };
+            // Unreadable as an action (no Action, bad JSON or header): a bad request, as
+            // manager.c reports a message without Action.
+            self.report_bad_format();
             self.error_outcome(id, &e.to_string())
         })
     }
@@ -207,6 +228,8 @@ impl Client {
         }
         let resume = take_header(&mut msg, RESUME_HEADER);
         let was_logged_in = self.logged_in();
+        self.report_request(&msg);
+        let sent_key = msg.header("Key").to_owned();
         let online = ctx.online;
         let in_use = |name: &str| online.get(&name.to_ascii_lowercase()).is_some_and(|n| *n > 0);
         let mut env = Env {
@@ -236,7 +259,7 @@ impl Client {
         };
         let mut out = Vec::new();
         if let Some(auth) = &reply.auth {
-            self.log_auth(auth);
+            self.log_auth(auth, ctx.accounts, sent_key);
         }
         let frames: Vec<Utf8Bytes> = reply
             .messages
@@ -301,27 +324,61 @@ impl Client {
         }
     }
 
-    fn log_auth(&self, auth: &AuthOutcome) {
-        match auth {
-            AuthOutcome::Success { username, .. } => {
-                let shown = self.session.logged_in().is_some_and(|l| l.display_connects);
-                if shown {
-                    crate::ast_verb!(
-                        2,
-                        "Manager '{username}' logged on from {} (WebSocket)",
-                        self.peer.ip()
-                    );
+    /// Security events for requests AMI reports in `process_message`: no Action (any time), or
+    /// an action other than Login/Challenge/Logoff before login.
+    fn report_request(&self, msg: &Message) {
+        let action = Some(msg.header("Action")).filter(|a| !a.is_empty());
+        match (self.session.logged_in(), action) {
+            (_, None) => self.report_bad_format(),
+            (None, Some(a)) => {
+                if let Some(e) = security::for_pre_login_request(Some(a)) {
+                    crate::host::security::report(&self.origin, &e);
                 }
             }
-            AuthOutcome::Failure { username, reason } => {
-                crate::ast_notice!(
-                    "{} failed to authenticate as '{}' over WebSocket: {:?}",
-                    self.peer.ip(),
-                    username.escape_debug(),
-                    reason
+            (Some(_), Some(_)) => {}
+        }
+    }
+
+    /// RequestBadFormat (`Action: NONE`) for this session, with its user once logged in.
+    fn report_bad_format(&self) {
+        if let Some(e) = security::for_pre_login_request(None) {
+            let account = self.user().unwrap_or_default().to_owned();
+            crate::host::security::report(&self.origin, &security::Event { account, ..e });
+        }
+    }
+
+    fn log_auth(&self, auth: &AuthOutcome, conf: &ManagerConf, sent_key: String) {
+        if let AuthOutcome::Success { username, .. } = auth {
+            let shown = self.session.logged_in().is_some_and(|l| l.display_connects);
+            if shown {
+                crate::ast_verb!(
+                    2,
+                    "Manager '{username}' logged on from {} (WebSocket)",
+                    self.peer.ip()
                 );
             }
         }
+        let md5 = self.md5_attempt(auth, conf, sent_key);
+        let report = security::for_auth(auth, self.peer.ip(), &md5);
+        crate::host::security::log_report(&report);
+        if let Some(e) = &report.event {
+            crate::host::security::report(&self.origin, e);
+        }
+    }
+
+    /// The challenge, the Key sent and the Key expected of a failed MD5 login (what manager.c's
+    /// ChallengeResponseFailed event carries).
+    fn md5_attempt(&self, auth: &AuthOutcome, conf: &ManagerConf, key: String) -> Md5Attempt {
+        let challenge = self.session.current_challenge().unwrap_or_default().to_owned();
+        let AuthOutcome::Failure { username, .. } = auth else {
+            return Md5Attempt { challenge, ..Md5Attempt::default() };
+        };
+        let expected = conf
+            .account(username)
+            .and_then(|a| a.secret.as_ref())
+            .map(|s| crate::ami::login::md5_key(&challenge, s.expose()))
+            .unwrap_or_default();
+        Md5Attempt { challenge, key, expected }
     }
 
     fn error_outcome(&self, action_id: Option<String>, text: &str) -> Outcome {

@@ -17,6 +17,7 @@ pub struct Options {
     pub replay: bool,
     pub rx: Option<String>,
     pub version: Option<String>,
+    pub version_num: Option<String>,
     pub maxfiles: Option<u64>,
     pub help: bool,
 }
@@ -25,7 +26,7 @@ pub const USAGE: &str = "\
 Usage: asterisk-standin --config-dir DIR [--module PATH] [--moddir DIR] [--load]
                         [--control SOCKET] [--verbose N] [--debug N]
                         [--traffic CALLS_PER_SEC] [--replay] [--asterisk-version V]
-                        [--maxfiles N]
+                        [--asterisk-version-num N] [--maxfiles N]
        asterisk-standin --control SOCKET --rx \"COMMAND\"
 
   --config-dir DIR     Asterisk config directory (manager.conf, ami_websocket.conf, ...)
@@ -37,6 +38,8 @@ Usage: asterisk-standin --config-dir DIR [--module PATH] [--moddir DIR] [--load]
   --traffic R          generate R simulated calls per second
   --replay             replay the recorded events once at startup
   --asterisk-version V the version ast_get_version() reports
+  --asterisk-version-num N  what ast_get_version_num() reports (default: made from the
+                       version as Asterisk's Makefile makes it; empty for GIT-/SVN- texts)
   --maxfiles N         open-file limit (soft and hard), as asterisk.conf maxfiles;
                        default: the soft limit is raised to the hard limit
   --rx COMMAND         client mode: run COMMAND in a running stand-in and print the reply
@@ -64,6 +67,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             "--replay" => o.replay = true,
             "--rx" => o.rx = Some(value(a)?),
             "--asterisk-version" => o.version = Some(value(a)?),
+            "--asterisk-version-num" => o.version_num = Some(value(a)?),
             "--maxfiles" => {
                 o.maxfiles = Some(value(a)?.parse().map_err(|_| "--maxfiles needs a number")?);
             }

@@ -48,6 +48,8 @@ fn table() -> Vec<&'static Builtin> {
     all.extend(CORE.iter());
     all.extend(crate::control::COMMANDS.iter());
     all.extend(crate::worldcmds::COMMANDS.iter());
+    all.extend(crate::security::COMMANDS.iter());
+    all.extend(crate::acl::COMMANDS.iter());
     all
 }
 

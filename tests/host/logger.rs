@@ -18,11 +18,16 @@ pub const WARNING: i32 = 3;
 pub const ERROR: i32 = 4;
 /// `__LOG_VERBOSE`
 pub const VERBOSE: i32 = 5;
+/// The `SECURITY` level res_security_log registers (a dynamic level, after the fixed ones).
+pub const SECURITY: i32 = 32;
 
 /// Lines kept for `standin log`.
 const KEEP: usize = 20_000;
 
 static RECENT: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
+/// The same lines of levels NOTICE, WARNING, ERROR and SECURITY in the format of a file log
+/// channel (the `messages` file fail2ban reads).
+static MESSAGES: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
 
 fn level_name(level: i32) -> &'static str {
     match level {
@@ -33,6 +38,7 @@ fn level_name(level: i32) -> &'static str {
         4 => "ERROR",
         5 => "VERBOSE",
         6 => "DTMF",
+        SECURITY => "SECURITY",
         _ => "UNKNOWN",
     }
 }
@@ -86,7 +92,18 @@ pub fn log(level: i32, file: &str, line: i32, func: &str, msg: &str) {
         return;
     }
     let msg = msg.trim_end_matches(['\n', '\r']);
-    let mut text = format!("[{}] {}[{}]: ", date(), level_name(level), ffi::tid());
+    let (date, tid) = (date(), ffi::tid());
+    if matches!(level, NOTICE | WARNING | ERROR | SECURITY) {
+        // logger.c format_log_default, LOGTYPE_FILE: "[%s] %s[%d]%s %s: %s" (date, level,
+        // thread id, call id, file, message): no line and no function in file logs.
+        let line = format!("[{date}] {}[{tid}] {file}: {msg}", level_name(level));
+        let mut m = MESSAGES.lock().unwrap_or_else(|e| e.into_inner());
+        if m.len() >= KEEP {
+            m.pop_front();
+        }
+        m.push_back(line);
+    }
+    let mut text = format!("[{}] {}[{}]: ", date, level_name(level), tid);
     if !file.is_empty() {
         text.push_str(file);
         text.push(':');
@@ -115,6 +132,17 @@ pub fn recent(n: usize) -> String {
     let recent = RECENT.lock().unwrap_or_else(|e| e.into_inner());
     let skip = recent.len().saturating_sub(n);
     recent.iter().skip(skip).fold(String::new(), |mut out, l| {
+        out.push_str(l);
+        out.push('\n');
+        out
+    })
+}
+
+/// The last `n` lines of the messages log, oldest first, each ending in a newline.
+pub fn recent_messages(n: usize) -> String {
+    let m = MESSAGES.lock().unwrap_or_else(|e| e.into_inner());
+    let skip = m.len().saturating_sub(n);
+    m.iter().skip(skip).fold(String::new(), |mut out, l| {
         out.push_str(l);
         out.push('\n');
         out

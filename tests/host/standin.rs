@@ -2,6 +2,7 @@
 //! way main/loader.c does and implements every Asterisk function the module imports with
 //! Asterisk's behaviour (see tests/host/README.md).
 
+mod acl;
 mod actions;
 mod amimsg;
 mod args;
@@ -30,8 +31,10 @@ mod parking;
 mod queues;
 mod sched;
 mod scripts;
+mod security;
 mod statusapi;
 mod traffic;
+mod version;
 mod world;
 mod worldcmds;
 
@@ -142,6 +145,9 @@ fn main() {
     if let Some(v) = &o.version {
         let _ = VERSION.set(CString::new(v.as_str()).unwrap_or_default());
     }
+    if let Some(n) = &o.version_num {
+        version::set(n);
+    }
     let _ = STARTED.set((Instant::now(), local_now(c"%Y-%m-%d"), local_now(c"%H:%M:%S")));
     set_fd_limit(o.maxfiles);
     ffi::set_start_time();
@@ -150,6 +156,7 @@ fn main() {
     let config_dir = o.config_dir.clone().unwrap_or_default();
     config_c::set_dir(std::fs::canonicalize(&config_dir).unwrap_or(config_dir));
     config_c::read_manager_conf();
+    acl::reload();
 
     let runtime = std::env::temp_dir().join(format!("asterisk-standin-{}", std::process::id()));
     let moddir = o.moddir.clone().unwrap_or_else(|| runtime.join("modules"));

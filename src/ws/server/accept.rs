@@ -128,7 +128,10 @@ impl Server {
                 }
                 let login_deadline = Instant::now() + self.accounts.general.authtimeout;
                 conn.deadline = Some(login_deadline);
-                let client = Client::new(conn.peer, encoding);
+                let mut client = Client::new(conn.peer, encoding);
+                let local = sock.socket().local_addr().or_else(|_| self.listener.local_addr());
+                let local = local.unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+                client.set_origin(conn.id, local, sock.is_tls());
                 if conn.into_websocket(leftover, self.ws_config(), encoding, client).is_err() {
                     return Ended::Yes;
                 }
