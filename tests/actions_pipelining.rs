@@ -139,3 +139,34 @@ fn at_the_total_limit_actions_wait_for_room_instead_of_being_refused() {
     // The Pings waited for the one slot (they were neither refused nor run beside the sleep).
     assert!(waited >= Duration::from_millis(900), "the Pings ran beside the sleep: {waited:?}");
 }
+
+#[test]
+fn a_burst_answered_by_the_session_itself_is_read_in_fair_shares_and_all_answered() {
+    // Events actions are answered on the network loop, so they never fill the action queue:
+    // the loop stops after its per-pass share of messages with frames left in its buffers, and
+    // must come back to them although the socket has nothing new to announce.
+    const N: usize = 1000;
+    let (_s, port) = start("");
+    let mut sock = raw_login(port, "admin", "adminpw");
+    let frames: Vec<u8> = (0..N)
+        .flat_map(|k| {
+            let id = action_id(k);
+            let text = format!(r#"{{"Action":"Events","EventMask":"off","ActionID":"{id}"}}"#);
+            common::raw::frame(0x1, text.as_bytes(), true)
+        })
+        .collect();
+    sock.write_all(&frames).unwrap();
+    let mut ids = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ids.len() < N {
+        let Some((_, payload)) = common::raw::read_frame(&mut sock, deadline) else { break };
+        let v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        if v.get("Response").is_none() {
+            continue; // FullyBooted, sent after the login
+        }
+        assert_eq!(field(&v, "Events"), "Off", "{v}");
+        ids.push(field(&v, "ActionID").to_string());
+    }
+    let want: Vec<String> = (0..N).map(action_id).collect();
+    assert_eq!(ids, want, "answers missing or out of order");
+}
