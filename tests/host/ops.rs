@@ -47,6 +47,16 @@ pub fn seed(w: &mut World) {
     w.seeded = true;
     devices::seed(w);
     let q = Queue::demo();
+    // app_queue.c at load: each member's `Queue:<q>_pause_<iface>` device
+    // (`member_add_to_queue`) and the queue's `Queue:<q>_avail` once the members' device
+    // states are known (`device_state_cb`); both are in the real 22 DeviceStateList recording.
+    for m in &q.members {
+        let paused = if m.paused { devices::INUSE } else { devices::NOT_INUSE };
+        w.devices.insert(format!("Queue:{}_pause_{}", q.name, m.interface), paused);
+    }
+    let avail = q.members.iter().any(|m| !m.paused);
+    let avail = if avail { devices::NOT_INUSE } else { devices::INUSE };
+    w.devices.insert(format!("Queue:{}_avail", q.name), avail);
     w.queues.insert(q.name.clone(), q);
 }
 
@@ -781,19 +791,28 @@ pub fn unpark(space: u32, from: &str) -> R<String> {
 /// The QueuePause action: `Err` when no member has this interface (in this queue, if given).
 pub fn queue_pause(queue: &str, interface: &str, paused: bool, reason: &str) -> R<()> {
     op(|w, out| {
-        let mut found = false;
+        // app_queue.c `set_queue_member_pause`: the member's pause device, the queue's avail
+        // device, then QueueMemberPause (the order of the live recording, phase `queue`).
+        let mut hits = Vec::new();
         for q in
             w.queues.values_mut().filter(|q| queue.is_empty() || q.name.eq_ignore_ascii_case(queue))
         {
             for m in q.members.iter_mut().filter(|m| m.interface.eq_ignore_ascii_case(interface)) {
-                found = true;
                 m.paused = paused;
                 m.reason = if paused { reason.to_string() } else { String::new() };
                 m.lastpause = if paused { queues::now() } else { m.lastpause };
-                out.push(AGENT, "QueueMemberPause", m.blob(&q.name));
+                hits.push((q.name.clone(), m.interface.clone(), m.blob(&q.name)));
             }
         }
-        if found { Ok(()) } else { Err("Interface not found".into()) }
+        if hits.is_empty() {
+            return Err("Interface not found".into());
+        }
+        for (q, iface, blob) in hits {
+            queues::publish_pause(w, out, &q, &iface, paused);
+            queues::publish_avail(w, out, &q, false);
+            out.push(AGENT, "QueueMemberPause", blob);
+        }
+        Ok(())
     })
 }
 
@@ -809,8 +828,14 @@ pub fn queue_add(queue: &str, interface: &str, name: &str, paused: bool, reason:
         }
         let mut m = queues::Member::new(interface, name, paused, reason);
         m.status = device.unwrap_or(devices::INVALID);
-        out.push(AGENT, "QueueMemberAdded", m.blob(&q.name));
+        let blob = m.blob(&q.name);
+        let iface = m.interface.clone();
         q.members.push(m);
+        // app_queue.c `add_to_queue`: `member_add_to_queue` (pause device), QueueMemberAdded,
+        // then the avail device when the new member is available.
+        queues::publish_pause(w, out, queue, &iface, paused);
+        out.push(AGENT, "QueueMemberAdded", blob);
+        queues::publish_avail(w, out, queue, false);
         Ok(())
     })
 }
@@ -829,7 +854,11 @@ pub fn queue_remove(queue: &str, interface: &str) -> R<()> {
             return Err("Member not dynamic".into());
         }
         let m = q.members.remove(pos);
+        // app_queue.c `remove_from_queue`: QueueMemberRemoved, `member_remove_from_queue`
+        // (pause device NOT_INUSE), then INUSE on the avail device if no member is available.
         out.push(AGENT, "QueueMemberRemoved", m.blob(&q.name));
+        queues::publish_pause(w, out, queue, &m.interface, false);
+        queues::publish_avail(w, out, queue, true);
         Ok(())
     })
 }
