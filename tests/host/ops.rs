@@ -320,11 +320,18 @@ pub fn hangup_in(w: &mut World, out: &mut Out, uid: &str, cause: i32, soft: bool
     for p in &peers {
         leave(w, out, p);
     }
-    agent_complete(w, out, uid, &peers, if soft { "agent" } else { "caller" });
+    let complete = agent_complete(w, uid, &peers);
     gone(w, out, uid, cause);
     destroy_if_empty(w, out, &c.bridge);
     for p in &peers {
         gone(w, out, p, 16);
+    }
+    // app_queue.c `handle_hangup` runs on the stasis router after the hang-up request and
+    // reads both channels' snapshots from the cache (`ast_channel_snapshot_get_latest`); by
+    // then a two-party call's channels are gone, so AgentComplete carries no channel fields
+    // and comes after the Hangups (tests/fixtures/live-events-22.jsonl, phase `queue`).
+    if let Some(text) = complete {
+        out.push(AGENT, "AgentComplete", text);
     }
     Ok(())
 }
@@ -344,21 +351,22 @@ pub fn hangup(uid: &str, cause: i32, soft: bool) -> R<()> {
     })
 }
 
-/// A queue call between `uid` and its peers ended: AgentComplete, counters.
-fn agent_complete(w: &mut World, out: &mut Out, uid: &str, peers: &[String], reason: &str) {
+/// A queue call between `uid` and its peers ended (`uid` hung up): the counters, and the
+/// fields of AgentComplete (`send_agent_complete`; `Reason` as `handle_hangup` decides it:
+/// `caller` when the caller hung up, else `agent`).
+fn agent_complete(w: &mut World, uid: &str, peers: &[String]) -> Option<String> {
     let mut all = vec![uid.to_string()];
     all.extend(peers.iter().cloned());
     let Some((caller, link)) = all
         .iter()
         .find_map(|u| w.by_uniqueid(u).and_then(|c| c.queue_link.clone().map(|l| (u.clone(), l))))
     else {
-        return;
+        return None;
     };
     let (qname, interface, holdtime, since) = link;
-    let Some(agent) = all.iter().find(|u| **u != caller).cloned() else { return };
     let talk = since.elapsed().as_secs() as i64;
-    let (Some(a), Some(b)) = (w.by_uniqueid(&caller), w.by_uniqueid(&agent)) else { return };
-    let text = pair(a, b, "Dest");
+    let reason = if uid == caller { "caller" } else { "agent" };
+    let mut text = None;
     if let Some(q) = w.queues.get_mut(&qname) {
         q.completed += 1;
         q.holdtime = (q.holdtime * 3 + holdtime as i32) / 4;
@@ -367,21 +375,17 @@ fn agent_complete(w: &mut World, out: &mut Out, uid: &str, peers: &[String], rea
             m.calls += 1;
             m.lastcall = queues::now();
             m.in_call = false;
-            let reason = if reason == "agent" { "agent" } else { "caller" };
-            out.push(
-                AGENT,
-                "AgentComplete",
-                format!(
-                    "{text}Queue: {qname}\r\nInterface: {interface}\r\nMemberName: {}\r\n\
-                     HoldTime: {holdtime}\r\nTalkTime: {talk}\r\nReason: {reason}\r\n",
-                    m.name
-                ),
-            );
+            text = Some(format!(
+                "Queue: {qname}\r\nInterface: {interface}\r\nMemberName: {}\r\n\
+                 HoldTime: {holdtime}\r\nTalkTime: {talk}\r\nReason: {reason}\r\n",
+                m.name
+            ));
         }
     }
     if let Some(c) = w.by_uniqueid_mut(&caller) {
         c.queue_link = None;
     }
+    text
 }
 
 /// A waiting queue caller leaves without an answer: QueueCallerAbandon, QueueCallerLeave.
