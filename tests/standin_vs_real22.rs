@@ -294,7 +294,9 @@ fn list_replies_match_the_real_22_recording() {
                 our_items.len()
             ));
         }
-        if get(real_done, "Total") != "" && get(our_done, "Total") != our_items.len().to_string() {
+        if !get(real_done, "Total").is_empty()
+            && get(our_done, "Total") != our_items.len().to_string()
+        {
             bad.push(format!("{what}: Total {}", get(our_done, "Total")));
         }
         checked += 1;
@@ -452,7 +454,7 @@ fn live_events_match_the_real_22_recording() {
     );
     // The order of app_queue.c `set_queue_member_pause`, as recorded: the member's pause
     // device, then QueueMemberPause.
-    let at = |pred: &dyn Fn(&Msg) -> bool| ev.iter().position(|m| pred(m));
+    let at = |pred: &dyn Fn(&Msg) -> bool| ev.iter().position(pred);
     let pause_dev = at(&|m| get(m, "Device") == "Queue:support_pause_PJSIP/102");
     let pause_ev = at(&|m| get(m, "Event") == "QueueMemberPause");
     assert!(

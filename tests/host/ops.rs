@@ -357,12 +357,9 @@ pub fn hangup(uid: &str, cause: i32, soft: bool) -> R<()> {
 fn agent_complete(w: &mut World, uid: &str, peers: &[String]) -> Option<String> {
     let mut all = vec![uid.to_string()];
     all.extend(peers.iter().cloned());
-    let Some((caller, link)) = all
-        .iter()
-        .find_map(|u| w.by_uniqueid(u).and_then(|c| c.queue_link.clone().map(|l| (u.clone(), l))))
-    else {
-        return None;
-    };
+    let (caller, link) = all.iter().find_map(|u| {
+        w.by_uniqueid(u).and_then(|c| c.queue_link.clone().map(|l| (u.clone(), l)))
+    })?;
     let (qname, interface, holdtime, since) = link;
     let talk = since.elapsed().as_secs() as i64;
     let reason = if uid == caller { "caller" } else { "agent" };
