@@ -34,6 +34,7 @@ pub const NOT_INUSE: u8 = 1;
 pub const INUSE: u8 = 2;
 pub const BUSY: u8 = 3;
 pub const INVALID: u8 = 4;
+pub const UNAVAILABLE: u8 = 5;
 pub const RINGING: u8 = 6;
 pub const RINGINUSE: u8 = 7;
 pub const ONHOLD: u8 = 8;

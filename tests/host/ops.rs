@@ -47,6 +47,16 @@ pub fn seed(w: &mut World) {
     w.seeded = true;
     devices::seed(w);
     let q = Queue::demo();
+    // app_queue.c at load: each member's `Queue:<q>_pause_<iface>` device
+    // (`member_add_to_queue`) and the queue's `Queue:<q>_avail` once the members' device
+    // states are known (`device_state_cb`); both are in the real 22 DeviceStateList recording.
+    for m in &q.members {
+        let paused = if m.paused { devices::INUSE } else { devices::NOT_INUSE };
+        w.devices.insert(format!("Queue:{}_pause_{}", q.name, m.interface), paused);
+    }
+    let avail = q.members.iter().any(|m| !m.paused);
+    let avail = if avail { devices::NOT_INUSE } else { devices::INUSE };
+    w.devices.insert(format!("Queue:{}_avail", q.name), avail);
     w.queues.insert(q.name.clone(), q);
 }
 
@@ -310,11 +320,18 @@ pub fn hangup_in(w: &mut World, out: &mut Out, uid: &str, cause: i32, soft: bool
     for p in &peers {
         leave(w, out, p);
     }
-    agent_complete(w, out, uid, &peers, if soft { "agent" } else { "caller" });
+    let complete = agent_complete(w, uid, &peers);
     gone(w, out, uid, cause);
     destroy_if_empty(w, out, &c.bridge);
     for p in &peers {
         gone(w, out, p, 16);
+    }
+    // app_queue.c `handle_hangup` runs on the stasis router after the hang-up request and
+    // reads both channels' snapshots from the cache (`ast_channel_snapshot_get_latest`); by
+    // then a two-party call's channels are gone, so AgentComplete carries no channel fields
+    // and comes after the Hangups (tests/fixtures/live-events-22.jsonl, phase `queue`).
+    if let Some(text) = complete {
+        out.push(AGENT, "AgentComplete", text);
     }
     Ok(())
 }
@@ -334,21 +351,19 @@ pub fn hangup(uid: &str, cause: i32, soft: bool) -> R<()> {
     })
 }
 
-/// A queue call between `uid` and its peers ended: AgentComplete, counters.
-fn agent_complete(w: &mut World, out: &mut Out, uid: &str, peers: &[String], reason: &str) {
+/// A queue call between `uid` and its peers ended (`uid` hung up): the counters, and the
+/// fields of AgentComplete (`send_agent_complete`; `Reason` as `handle_hangup` decides it:
+/// `caller` when the caller hung up, else `agent`).
+fn agent_complete(w: &mut World, uid: &str, peers: &[String]) -> Option<String> {
     let mut all = vec![uid.to_string()];
     all.extend(peers.iter().cloned());
-    let Some((caller, link)) = all
-        .iter()
-        .find_map(|u| w.by_uniqueid(u).and_then(|c| c.queue_link.clone().map(|l| (u.clone(), l))))
-    else {
-        return;
-    };
+    let (caller, link) = all.iter().find_map(|u| {
+        w.by_uniqueid(u).and_then(|c| c.queue_link.clone().map(|l| (u.clone(), l)))
+    })?;
     let (qname, interface, holdtime, since) = link;
-    let Some(agent) = all.iter().find(|u| **u != caller).cloned() else { return };
     let talk = since.elapsed().as_secs() as i64;
-    let (Some(a), Some(b)) = (w.by_uniqueid(&caller), w.by_uniqueid(&agent)) else { return };
-    let text = pair(a, b, "Dest");
+    let reason = if uid == caller { "caller" } else { "agent" };
+    let mut text = None;
     if let Some(q) = w.queues.get_mut(&qname) {
         q.completed += 1;
         q.holdtime = (q.holdtime * 3 + holdtime as i32) / 4;
@@ -357,21 +372,17 @@ fn agent_complete(w: &mut World, out: &mut Out, uid: &str, peers: &[String], rea
             m.calls += 1;
             m.lastcall = queues::now();
             m.in_call = false;
-            let reason = if reason == "agent" { "agent" } else { "caller" };
-            out.push(
-                AGENT,
-                "AgentComplete",
-                format!(
-                    "{text}Queue: {qname}\r\nInterface: {interface}\r\nMemberName: {}\r\n\
-                     HoldTime: {holdtime}\r\nTalkTime: {talk}\r\nReason: {reason}\r\n",
-                    m.name
-                ),
-            );
+            text = Some(format!(
+                "Queue: {qname}\r\nInterface: {interface}\r\nMemberName: {}\r\n\
+                 HoldTime: {holdtime}\r\nTalkTime: {talk}\r\nReason: {reason}\r\n",
+                m.name
+            ));
         }
     }
     if let Some(c) = w.by_uniqueid_mut(&caller) {
         c.queue_link = None;
     }
+    text
 }
 
 /// A waiting queue caller leaves without an answer: QueueCallerAbandon, QueueCallerLeave.
@@ -781,19 +792,28 @@ pub fn unpark(space: u32, from: &str) -> R<String> {
 /// The QueuePause action: `Err` when no member has this interface (in this queue, if given).
 pub fn queue_pause(queue: &str, interface: &str, paused: bool, reason: &str) -> R<()> {
     op(|w, out| {
-        let mut found = false;
+        // app_queue.c `set_queue_member_pause`: the member's pause device, the queue's avail
+        // device, then QueueMemberPause (the order of the live recording, phase `queue`).
+        let mut hits = Vec::new();
         for q in
             w.queues.values_mut().filter(|q| queue.is_empty() || q.name.eq_ignore_ascii_case(queue))
         {
             for m in q.members.iter_mut().filter(|m| m.interface.eq_ignore_ascii_case(interface)) {
-                found = true;
                 m.paused = paused;
                 m.reason = if paused { reason.to_string() } else { String::new() };
                 m.lastpause = if paused { queues::now() } else { m.lastpause };
-                out.push(AGENT, "QueueMemberPause", m.blob(&q.name));
+                hits.push((q.name.clone(), m.interface.clone(), m.blob(&q.name)));
             }
         }
-        if found { Ok(()) } else { Err("Interface not found".into()) }
+        if hits.is_empty() {
+            return Err("Interface not found".into());
+        }
+        for (q, iface, blob) in hits {
+            queues::publish_pause(w, out, &q, &iface, paused);
+            queues::publish_avail(w, out, &q, false);
+            out.push(AGENT, "QueueMemberPause", blob);
+        }
+        Ok(())
     })
 }
 
@@ -809,8 +829,14 @@ pub fn queue_add(queue: &str, interface: &str, name: &str, paused: bool, reason:
         }
         let mut m = queues::Member::new(interface, name, paused, reason);
         m.status = device.unwrap_or(devices::INVALID);
-        out.push(AGENT, "QueueMemberAdded", m.blob(&q.name));
+        let blob = m.blob(&q.name);
+        let iface = m.interface.clone();
         q.members.push(m);
+        // app_queue.c `add_to_queue`: `member_add_to_queue` (pause device), QueueMemberAdded,
+        // then the avail device when the new member is available.
+        queues::publish_pause(w, out, queue, &iface, paused);
+        out.push(AGENT, "QueueMemberAdded", blob);
+        queues::publish_avail(w, out, queue, false);
         Ok(())
     })
 }
@@ -829,7 +855,11 @@ pub fn queue_remove(queue: &str, interface: &str) -> R<()> {
             return Err("Member not dynamic".into());
         }
         let m = q.members.remove(pos);
+        // app_queue.c `remove_from_queue`: QueueMemberRemoved, `member_remove_from_queue`
+        // (pause device NOT_INUSE), then INUSE on the avail device if no member is available.
         out.push(AGENT, "QueueMemberRemoved", m.blob(&q.name));
+        queues::publish_pause(w, out, queue, &m.interface, false);
+        queues::publish_avail(w, out, queue, true);
         Ok(())
     })
 }

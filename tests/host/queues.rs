@@ -150,15 +150,53 @@ impl Queue {
     }
 }
 
-/// A device changed: members on it get the new status and `QueueMemberStatus`
-/// (app_queue.c `device_state_cb` -> `update_status`).
+/// A device changed: members on it get the new status and `QueueMemberStatus`, then the
+/// queue's `Queue:<name>_avail` device is recomputed (app_queue.c `device_state_cb` ->
+/// `update_status`, then NOT_INUSE when a member is available, else INUSE).
 pub fn member_device_changed(w: &mut World, out: &mut Out, device: &str, state: u8) {
+    let mut touched = Vec::new();
     for q in w.queues.values_mut() {
+        let mut found = false;
         for m in q.members.iter_mut().filter(|m| m.state_interface.eq_ignore_ascii_case(device)) {
+            found = true;
             if m.status != state {
                 m.status = state;
                 out.push(AGENT, "QueueMemberStatus", m.blob(&q.name));
             }
         }
+        if found {
+            touched.push(q.name.clone());
+        }
     }
+    for q in touched {
+        publish_avail(w, out, &q, false);
+    }
+}
+
+/// app_queue.c `is_member_available` (the demo has no wrap-up time; `Ringinuse: 1`, so a busy
+/// device does not make a member unavailable).
+fn is_member_available(m: &Member) -> bool {
+    !m.paused && !matches!(m.status, devices::INVALID | devices::UNAVAILABLE)
+}
+
+/// The `Queue:<queue>_avail` device: NOT_INUSE while a member is available, else INUSE
+/// (app_queue.c `device_state_cb`, `set_queue_member_pause`). With `only_if_none`, as
+/// `remove_from_queue` does, only the INUSE of a queue left without an available member.
+pub fn publish_avail(w: &mut World, out: &mut Out, queue: &str, only_if_none: bool) {
+    let Some(q) = w.queues.get(queue) else { return };
+    let any = q.members.iter().any(is_member_available);
+    if only_if_none && any {
+        return;
+    }
+    let state = if any { devices::NOT_INUSE } else { devices::INUSE };
+    devices::set(w, out, &format!("Queue:{queue}_avail"), state);
+}
+
+/// The `Queue:<queue>_pause_<interface>` device: INUSE while paused, NOT_INUSE otherwise and
+/// after removal (app_queue.c `QUEUE_PAUSED_DEVSTATE`, `QUEUE_UNPAUSED_DEVSTATE`,
+/// `QUEUE_UNKNOWN_PAUSED_DEVSTATE`; `member_add_to_queue`, `set_queue_member_pause`,
+/// `member_remove_from_queue`).
+pub fn publish_pause(w: &mut World, out: &mut Out, queue: &str, interface: &str, paused: bool) {
+    let state = if paused { devices::INUSE } else { devices::NOT_INUSE };
+    devices::set(w, out, &format!("Queue:{queue}_pause_{interface}"), state);
 }
