@@ -1,0 +1,204 @@
+// @ts-check
+/** @file The live calls view: channels grouped into calls (bridge and Linkedid), who talks to
+ * whom, state, a ticking duration, a hold lamp per party, and the call actions. */
+
+import { h, setText, toggleClass, formatDuration, party, clean, reconcile } from './panel-dom.js';
+
+/**
+ * @typedef {{uniqueid: string, linkedid: string, name: string, state: string, stateDesc: string,
+ *   callerIdNum: string, callerIdName: string, connectedNum: string, connectedName: string,
+ *   context: string, exten: string, bridgeId: string, onHold: boolean, application: string,
+ *   createdAt: number}} Channel
+ * @typedef {{key: string, channels: Channel[], since: number}} Call
+ */
+
+/**
+ * Groups channels into calls: channels that share a Linkedid or a bridge are one call. The key is
+ * the smallest Linkedid in the group, so a call keeps its row from ringing to hang-up.
+ * @param {Map<string, Channel>} channels
+ * @returns {Call[]} oldest call first
+ */
+export function groupCalls(channels) {
+  /** @type {Map<string, string>} */
+  const parent = new Map();
+  const find = (/** @type {string} */ x) => {
+    if (!parent.has(x)) parent.set(x, x);
+    let r = x;
+    while (parent.get(r) !== r) r = /** @type {string} */ (parent.get(r));
+    parent.set(x, r);
+    return r;
+  };
+  const link = (/** @type {Channel} */ c) => 'l:' + (c.linkedid || c.uniqueid);
+  for (const c of channels.values()) {
+    const ra = find(link(c));
+    if (c.bridgeId) {
+      const rb = find('b:' + c.bridgeId);
+      if (ra !== rb) parent.set(rb, ra);
+    }
+  }
+  /** @type {Map<string, Call>} */
+  const calls = new Map();
+  for (const c of channels.values()) {
+    const root = find(link(c));
+    let call = calls.get(root);
+    if (!call) {
+      call = { key: '', channels: [], since: Infinity };
+      calls.set(root, call);
+    }
+    call.channels.push(c);
+    call.since = Math.min(call.since, c.createdAt || Date.now());
+  }
+  const out = [...calls.values()];
+  for (const call of out) {
+    call.channels.sort((a, b) => (a.createdAt - b.createdAt) || cmp(a.uniqueid, b.uniqueid));
+    call.key = call.channels.map((c) => c.linkedid || c.uniqueid).sort(cmp)[0];
+  }
+  out.sort((a, b) => (a.since - b.since) || cmp(a.key, b.key));
+  return out;
+}
+
+/** @param {string} a @param {string} b */
+function cmp(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The call's state for the badge: on hold, ringing, talking, parked, queued, dialing.
+ * @param {Call} call
+ * @returns {{label: string, tone: string}}
+ */
+export function callState(call) {
+  const chans = call.channels;
+  if (chans.some((c) => c.onHold)) return { label: 'On hold', tone: 'hold' };
+  const app = chans.length === 1 ? clean(chans[0].application) : '';
+  if (app === 'Park' || app === 'ParkedCall') return { label: 'Parked', tone: 'park' };
+  if (app === 'Queue') return { label: 'In queue', tone: 'queue' };
+  const desc = chans.map((c) => clean(c.stateDesc));
+  if (desc.some((d) => d === 'Ringing' || d === 'Ring')) return { label: 'Ringing', tone: 'ring' };
+  const bridged = chans.filter((c) => c.bridgeId).length;
+  if (chans.length > 1 && bridged >= 2 && desc.every((d) => d === 'Up'))
+    return { label: 'Talking', tone: 'talk' };
+  if (desc.some((d) => d === 'Up')) return { label: chans.length > 1 ? 'Connecting' : 'Up', tone: 'talk' };
+  return { label: desc[0] || 'Down', tone: 'idle' };
+}
+
+/**
+ * The calls view.
+ * @param {HTMLElement} root the section body
+ * @param {{pbx: any, actions: any, can: (a: string) => boolean}} ctx
+ */
+export function createCallsView(root, ctx) {
+  const list = h('ol', { class: 'calls', 'aria-label': 'Live calls' });
+  const none = h('p', { class: 'empty', text: 'No calls right now.' });
+  root.append(list, none);
+  /** @type {Map<string, HTMLElement>} */
+  const nodes = new Map();
+  /** @type {Map<string, Call>} */
+  let byKey = new Map();
+
+  /** @param {string} key */
+  function make(key) {
+    const el = h('li', { class: 'call', 'data-call': key });
+    el.append(
+      h('div', { class: 'call-head' },
+        h('span', { class: 'badge' }),
+        h('span', { class: 'dur', 'aria-label': 'duration' })),
+      h('div', { class: 'parties' }),
+      h('div', { class: 'call-actions' }),
+    );
+    return el;
+  }
+
+  /** @param {HTMLElement} el @param {string} key */
+  function update(el, key) {
+    const call = /** @type {Call} */ (byKey.get(key));
+    const st = callState(call);
+    const badge = /** @type {HTMLElement} */ (el.querySelector('.badge'));
+    setText(badge, st.label);
+    if (badge.dataset.tone !== st.tone) badge.dataset.tone = st.tone;
+    el.dataset.since = String(call.since);
+    setText(/** @type {HTMLElement} */ (el.querySelector('.dur')), formatDuration(Date.now() - call.since));
+    const sig = call.channels.map((c) => c.uniqueid).join(' ');
+    const parties = /** @type {HTMLElement} */ (el.querySelector('.parties'));
+    if (parties.dataset.sig !== sig) {
+      parties.dataset.sig = sig;
+      parties.replaceChildren(...call.channels.flatMap((c, i) => [
+        i > 0 ? h('span', { class: 'arrow', 'aria-hidden': 'true', text: '→' }) : null,
+        partyNode(c),
+      ].filter((x) => x !== null)));
+    }
+    call.channels.forEach((c, i) => updateParty(/** @type {HTMLElement} */ (parties.children[i * 2]), c, call, i));
+    const acts = /** @type {HTMLElement} */ (el.querySelector('.call-actions'));
+    const asig = sig + '|' + ['Hangup', 'BlindTransfer', 'Park'].map((a) => (ctx.can(a) ? 1 : 0)).join('');
+    if (acts.dataset.sig !== asig) {
+      acts.dataset.sig = asig;
+      acts.replaceChildren(...actionButtons(call));
+    }
+  }
+
+  /** @param {Channel} c */
+  function partyNode(c) {
+    return h('div', { class: 'party', 'data-uniqueid': c.uniqueid },
+      h('span', { class: 'lamp hold-lamp', title: 'hold', 'aria-label': 'hold lamp' }),
+      h('div', { class: 'who' },
+        h('span', { class: 'name' }),
+        h('span', { class: 'num' })),
+    );
+  }
+
+  /** @param {HTMLElement} el @param {Channel} c @param {Call} call @param {number} i */
+  function updateParty(el, c, call, i) {
+    toggleClass(el, 'on-hold', !!c.onHold);
+    const lamp = /** @type {HTMLElement} */ (el.querySelector('.hold-lamp'));
+    toggleClass(lamp, 'on', !!c.onHold);
+    lamp.setAttribute('aria-pressed', c.onHold ? 'true' : 'false');
+    let p = party(c.callerIdName, c.callerIdNum, c.name);
+    // A lone dialing leg: show where it goes.
+    if (call.channels.length === 1 && i === 0 && clean(c.exten) && clean(c.exten) !== 's') {
+      p = { ...p, secondary: `${p.secondary ? p.secondary + ' · ' : ''}to ${c.exten}` };
+    }
+    setText(/** @type {HTMLElement} */ (el.querySelector('.name')), p.primary);
+    setText(/** @type {HTMLElement} */ (el.querySelector('.num')), p.secondary || c.name);
+    el.title = c.name;
+  }
+
+  /** @param {Call} call */
+  function actionButtons(call) {
+    const [a, b] = call.channels;
+    const out = [];
+    if (ctx.can('BlindTransfer') && b) {
+      out.push(h('button', { class: 'btn', type: 'button', 'data-action': 'transfer', 'data-uniqueid': b.uniqueid,
+        title: `Transfer ${a.callerIdNum || a.name} elsewhere`, text: 'Transfer',
+        onclick: () => ctx.actions.transfer(b, a) }));
+    }
+    if (ctx.can('Park') && b) {
+      out.push(h('button', { class: 'btn', type: 'button', 'data-action': 'park', 'data-uniqueid': a.uniqueid,
+        title: `Park ${a.callerIdNum || a.name}`, text: 'Park',
+        onclick: () => ctx.actions.park(a, b) }));
+    }
+    if (ctx.can('Hangup')) {
+      out.push(h('button', { class: 'btn danger', type: 'button', 'data-action': 'hangup', 'data-uniqueid': a.uniqueid,
+        title: `Hang up ${a.name}`, text: 'Hang up',
+        onclick: () => ctx.actions.hangup(a) }));
+    }
+    return out;
+  }
+
+  return {
+    /** Renders from the store. @returns {number} the number of calls */
+    render() {
+      const calls = groupCalls(ctx.pbx.channels);
+      byKey = new Map(calls.map((c) => [c.key, c]));
+      reconcile(list, nodes, calls.map((c) => c.key), make, update);
+      none.hidden = calls.length > 0;
+      return calls.length;
+    },
+    /** Advances the durations (once a second). */
+    tick() {
+      const now = Date.now();
+      for (const el of nodes.values()) {
+        setText(/** @type {HTMLElement} */ (el.querySelector('.dur')), formatDuration(now - Number(el.dataset.since)));
+      }
+    },
+  };
+}
