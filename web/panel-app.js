@@ -143,6 +143,7 @@ export function mountApp(doc, { client, pbx, username }) {
       pbx.removeEventListener('snapshot', onSnapshot);
       for (const off of offs) if (typeof off === 'function') off();
       doc.body.classList.remove('logged-in');
+      for (const id of ['calls-body', 'ext-body', 'queues-body', 'parking-body', 'log-body', 'banner']) $(id).replaceChildren();
     },
   };
 }

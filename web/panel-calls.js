@@ -95,44 +95,57 @@ export function createCallsView(root, ctx) {
   const nodes = new Map();
   /** @type {Map<string, Call>} */
   let byKey = new Map();
+  let perms = '';
+
+  /** @type {WeakMap<HTMLElement, {badge: HTMLElement, dur: HTMLElement, parties: HTMLElement, acts: HTMLElement, sig: string}>} */
+  const refs = new WeakMap();
 
   /** @param {string} key */
   function make(key) {
-    const el = h('li', { class: 'call', 'data-call': key });
-    el.append(
-      h('div', { class: 'call-head' },
-        h('span', { class: 'badge' }),
-        h('span', { class: 'dur', 'aria-label': 'duration' })),
-      h('div', { class: 'parties' }),
-      h('div', { class: 'call-actions' }),
-    );
+    const badge = h('span', { class: 'badge' });
+    const dur = h('span', { class: 'dur', 'aria-label': 'duration' });
+    const parties = h('div', { class: 'parties' });
+    const acts = h('div', { class: 'call-actions' });
+    const el = h('li', { class: 'call', 'data-call': key }, h('div', { class: 'call-head' }, badge, dur), parties, acts);
+    refs.set(el, { badge, dur, parties, acts, sig: '' });
     return el;
+  }
+
+  /** What a call row shows, as one string: unchanged means nothing to redraw. @param {Call} call */
+  function signature(call) {
+    let sig = `${call.since}|${perms}`;
+    for (const c of call.channels) {
+      sig += `|${c.uniqueid},${c.name},${c.stateDesc},${c.onHold ? 1 : 0},${c.callerIdName},${c.callerIdNum},${c.exten},${c.bridgeId},${c.application},${c.context}`;
+    }
+    return sig;
   }
 
   /** @param {HTMLElement} el @param {string} key */
   function update(el, key) {
     const call = /** @type {Call} */ (byKey.get(key));
+    const r = /** @type {{badge: HTMLElement, dur: HTMLElement, parties: HTMLElement, acts: HTMLElement, sig: string}} */ (refs.get(el));
+    const sig = signature(call);
+    if (r.sig === sig) return;
+    r.sig = sig;
     const st = callState(call);
-    const badge = /** @type {HTMLElement} */ (el.querySelector('.badge'));
-    setText(badge, st.label);
-    if (badge.dataset.tone !== st.tone) badge.dataset.tone = st.tone;
+    setText(r.badge, st.label);
+    if (r.badge.dataset.tone !== st.tone) r.badge.dataset.tone = st.tone;
     el.dataset.since = String(call.since);
-    setText(/** @type {HTMLElement} */ (el.querySelector('.dur')), formatDuration(Date.now() - call.since));
-    const sig = call.channels.map((c) => c.uniqueid).join(' ');
-    const parties = /** @type {HTMLElement} */ (el.querySelector('.parties'));
-    if (parties.dataset.sig !== sig) {
-      parties.dataset.sig = sig;
+    setText(r.dur, formatDuration(Date.now() - call.since));
+    const ids = call.channels.map((c) => c.uniqueid).join(' ');
+    const parties = r.parties;
+    if (parties.dataset.sig !== ids) {
+      parties.dataset.sig = ids;
       parties.replaceChildren(...call.channels.flatMap((c, i) => [
         i > 0 ? h('span', { class: 'arrow', 'aria-hidden': 'true', text: '→' }) : null,
         partyNode(c),
       ].filter((x) => x !== null)));
     }
     call.channels.forEach((c, i) => updateParty(/** @type {HTMLElement} */ (parties.children[i * 2]), c, call, i));
-    const acts = /** @type {HTMLElement} */ (el.querySelector('.call-actions'));
-    const asig = sig + '|' + ['Hangup', 'BlindTransfer', 'Park'].map((a) => (ctx.can(a) ? 1 : 0)).join('');
-    if (acts.dataset.sig !== asig) {
-      acts.dataset.sig = asig;
-      acts.replaceChildren(...actionButtons(call));
+    const asig = ids + '|' + perms;
+    if (r.acts.dataset.sig !== asig) {
+      r.acts.dataset.sig = asig;
+      r.acts.replaceChildren(...actionButtons(call));
     }
   }
 
@@ -187,6 +200,7 @@ export function createCallsView(root, ctx) {
   return {
     /** Renders from the store. @returns {number} the number of calls */
     render() {
+      perms = ['Hangup', 'BlindTransfer', 'Park'].map((a) => (ctx.can(a) ? 1 : 0)).join('');
       const calls = groupCalls(ctx.pbx.channels);
       byKey = new Map(calls.map((c) => [c.key, c]));
       reconcile(list, nodes, calls.map((c) => c.key), make, update);
@@ -197,7 +211,8 @@ export function createCallsView(root, ctx) {
     tick() {
       const now = Date.now();
       for (const el of nodes.values()) {
-        setText(/** @type {HTMLElement} */ (el.querySelector('.dur')), formatDuration(now - Number(el.dataset.since)));
+        const r = refs.get(el);
+        if (r) setText(r.dur, formatDuration(now - Number(el.dataset.since)));
       }
     },
   };

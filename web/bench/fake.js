@@ -28,12 +28,13 @@
   const NAMES = ['Alice Martin', 'Bob Okafor', 'Chen Wei', 'Dana Kowalski', 'Emil Novak', 'Fatima Zahra',
     'Gianni Russo', 'Hana Sato', 'Ivan Petrov', 'Julia Costa', 'Kofi Mensah', 'Lena Berg'];
   let uid = 1700000000;
+  let seq = 0;
   /**
    * A two-party bridged call.
    * @param {FakePbx} pbx @param {string} from @param {string} to @param {number} ageMs
    */
   function addCall(pbx, from, to, ageMs, hold = false) {
-    const a = `${uid}.${pbx.channels.size}`; const b = `${uid}.${pbx.channels.size + 1}`; uid++;
+    const a = `${uid}.${seq++}`; const b = `${uid}.${seq++}`;
     const bridge = `br-${a}`;
     const t = Date.now() - ageMs;
     const nameOf = (/** @type {string} */ n) => NAMES[Number(n.replace(/\D/g, '')) % NAMES.length];

@@ -1,0 +1,193 @@
+//! The operator panel end to end: headless Chromium opens the panel the module serves in the
+//! stand-in core, logs in through the form (MD5 challenge), and follows simulated calls driven
+//! with the stand-in's `standin ...` commands: a call appears, goes on hold and off, ends; a
+//! click on hang-up ends a call; a connection kicked mid-call resumes to the same state as a
+//! fresh login; a user without the `call` write class sees no hang-up button.
+//! Screenshots go to target/screenshots/. Skipped with a message when Chromium is missing.
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::{Browser, chromium, screenshot_path};
+use common::{Opts, StandIn};
+use serde_json::Value;
+
+/// The demo's two users (see demo/manager.conf): all rights, and read-only for calls.
+const MANAGER_CONF: &str = "[general]\nenabled = yes\nbindaddr = 127.0.0.1\ntimestampevents = yes\n\n\
+[demo]\nsecret = demo\nread = all\nwrite = all\n\n\
+[viewer]\nsecret = viewer\nread = all\nwrite = reporting\n";
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn start() -> StandIn {
+    StandIn::start(&[("manager.conf", MANAGER_CONF)], Opts::default())
+}
+
+/// Opens the panel in a fresh browser and logs in through the form.
+fn open_and_login(s: &StandIn, bin: &str, user: &str, width: u32, height: u32) -> Browser {
+    let port = s.ws_port().unwrap();
+    let mut b = Browser::launch(bin, &format!("http://127.0.0.1:{port}/"), width, height);
+    assert!(
+        b.wait_true(
+            "document.readyState === 'complete' && !!document.getElementById('login')",
+            Duration::from_secs(20)
+        ),
+        "page did not load"
+    );
+    b.eval(&format!(
+        "document.getElementById('user').value = {user:?};\
+         document.getElementById('secret').value = {user:?};\
+         document.getElementById('auth').value = 'md5';\
+         document.getElementById('login').requestSubmit(); true"
+    ));
+    assert!(
+        b.wait_true(
+            "document.body.classList.contains('logged-in') && !!window.amiPanel",
+            WAIT
+        ),
+        "login as {user} failed: {}",
+        b.eval("document.querySelector('.login-error').textContent")
+    );
+    b
+}
+
+/// `standin call A B` -> (caller uniqueid, callee uniqueid).
+fn call(s: &StandIn, from: &str, to: &str) -> (String, String) {
+    let out = s.rx(&format!("standin call {from} {to}"));
+    let words: Vec<&str> = out.split_whitespace().collect();
+    assert!(words.len() >= 3 && words[0] == "call", "standin call answered: {out}");
+    (words[1].to_string(), words[2].to_string())
+}
+
+fn party(uid: &str) -> String {
+    format!("document.querySelector('#calls-body .party[data-uniqueid=\"{uid}\"]')")
+}
+
+fn wait(b: &mut Browser, js: &str, what: &str) {
+    assert!(b.wait_true(js, WAIT), "{what}; calls shown: {}", b.eval(
+        "[...document.querySelectorAll('#calls-body .call')].map(c => c.textContent).join(' | ')"
+    ));
+}
+
+fn ok(s: &StandIn, cmd: &str) {
+    let out = s.rx(cmd);
+    assert!(!out.starts_with("error"), "{cmd}: {out}");
+}
+
+#[test]
+fn a_call_appears_goes_on_hold_and_off_and_ends() {
+    let Some(bin) = chromium() else {
+        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
+        return;
+    };
+    let s = start();
+    let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
+    assert_eq!(b.eval("document.getElementById('conn').dataset.state"), Value::from("open"));
+    let (a, c) = call(&s, "100", "101");
+    wait(&mut b, &format!("!!{} && !!{}", party(&a), party(&c)), "the call did not show");
+    wait(
+        &mut b,
+        &format!("{}.closest('.call').querySelector('.badge').textContent === 'Talking'", party(&a)),
+        "the call is not shown as talking",
+    );
+    b.screenshot(&screenshot_path("panel-call"), false);
+    ok(&s, &format!("standin hold {c}"));
+    wait(&mut b, &format!("{}.querySelector('.hold-lamp').classList.contains('on')", party(&c)), "hold lamp not on");
+    assert_eq!(
+        b.eval(&format!("{}.querySelector('.hold-lamp').classList.contains('on')", party(&a))),
+        Value::Bool(false),
+        "only the held party's lamp is lit"
+    );
+    b.screenshot(&screenshot_path("panel-call-on-hold"), false);
+    ok(&s, &format!("standin unhold {c}"));
+    wait(&mut b, &format!("!{}.querySelector('.hold-lamp').classList.contains('on')", party(&c)), "hold lamp not off");
+    ok(&s, &format!("standin hangup {a}"));
+    wait(&mut b, &format!("!{} && !{}", party(&a), party(&c)), "the call did not end");
+    b.screenshot(&screenshot_path("panel-call-ended"), false);
+}
+
+#[test]
+fn a_click_on_hang_up_ends_the_call() {
+    let Some(bin) = chromium() else {
+        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
+        return;
+    };
+    let s = start();
+    let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
+    let (a, c) = call(&s, "102", "103");
+    wait(&mut b, &format!("!!{}", party(&a)), "the call did not show");
+    b.eval(&format!(
+        "{}.closest('.call').querySelector('button[data-action=hangup]').click(); true",
+        party(&a)
+    ));
+    wait(&mut b, &format!("!{} && !{}", party(&a), party(&c)), "hang-up did not end the call");
+    let world = s.rx("standin show world");
+    assert!(!world.contains(&a) && !world.contains(&c), "the core still has the call: {world}");
+}
+
+#[test]
+fn a_kicked_connection_resumes_to_the_same_state_as_a_fresh_login() {
+    let Some(bin) = chromium() else {
+        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
+        return;
+    };
+    let s = start();
+    let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
+    let (a, c) = call(&s, "104", "105");
+    wait(&mut b, &format!("!!{}", party(&a)), "the call did not show");
+    ok(&s, &format!("standin hold {c}"));
+    wait(&mut b, &format!("{}.querySelector('.hold-lamp').classList.contains('on')", party(&c)), "hold lamp not on");
+    // Kick the page's connection, and change the world while it is away.
+    let clients = s.rx("ws show clients");
+    let id = clients
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some("demo"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no demo client in: {clients}"))
+        .to_string();
+    ok(&s, &format!("ws kick {id}"));
+    ok(&s, &format!("standin unhold {c}"));
+    let (a2, _) = call(&s, "106", "107");
+    wait(&mut b, "document.getElementById('conn').dataset.state === 'open' && window.amiPanel.client.state === 'open'",
+        "the page did not reconnect");
+    wait(&mut b, &format!("!!{} && !{}.querySelector('.hold-lamp').classList.contains('on')", party(&a2), party(&c)),
+        "the resumed page missed what happened while it was away");
+    b.screenshot(&screenshot_path("panel-resumed"), false);
+    // A fresh page logged in now must hold exactly the same state.
+    let mut fresh = open_and_login(&s, &bin, "demo", 1366, 900);
+    let state = "JSON.stringify(window.amiPanel.pbx.toJSON())";
+    let mut same = false;
+    let (mut left, mut right) = (Value::Null, Value::Null);
+    for _ in 0..50 {
+        left = b.eval(state);
+        right = fresh.eval(state);
+        if left == right {
+            same = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(same, "resumed and fresh state differ:\nresumed {left}\nfresh   {right}");
+    assert!(left.as_str().unwrap().contains(&a2), "the state has the new call: {left}");
+}
+
+#[test]
+fn a_user_without_call_rights_sees_no_hang_up_button() {
+    let Some(bin) = chromium() else {
+        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
+        return;
+    };
+    let s = start();
+    let mut b = open_and_login(&s, &bin, "viewer", 360, 780);
+    let (a, _) = call(&s, "108", "109");
+    wait(&mut b, &format!("!!{}", party(&a)), "the call did not show to the viewer");
+    for sel in ["hangup", "transfer", "park", "call", "pause", "unpause"] {
+        let n = b.eval(&format!("document.querySelectorAll('[data-action={sel}]').length"));
+        assert_eq!(n, Value::from(0), "{sel} button shown to viewer");
+    }
+    assert_eq!(b.eval("window.amiPanel.pbx.can('Hangup')"), Value::Bool(false));
+    let wide = b.eval("document.documentElement.scrollWidth").as_i64().unwrap();
+    assert!(wide <= 360, "page is {wide} px wide at 360");
+    b.screenshot(&screenshot_path("panel-viewer-360"), true);
+}
