@@ -79,8 +79,13 @@ fn main() {
     let ms = |v: &Value, k: &str, q: &str| {
         if q.is_empty() { v[k].as_f64().unwrap() } else { v[k][q].as_f64().unwrap() }
     };
-    println!("panel_render: Chromium headless, 1366x900, {ROUNDS} updates per case; ms = JS + style + layout");
-    println!("{:<44} {:>10} {:>10} {:>8} {:>13}", "case", "20 calls", "200 calls", "ratio", "200: % frame");
+    println!(
+        "panel_render: Chromium headless, 1366x900, {ROUNDS} updates per case; ms = JS + style + layout"
+    );
+    println!(
+        "{:<44} {:>10} {:>10} {:>8} {:>13}",
+        "case", "20 calls", "200 calls", "ratio", "200: % frame"
+    );
     for (label, k, q) in [
         ("first render (mount)", "initial", ""),
         ("one channel holds/unholds, median", "one", "median"),

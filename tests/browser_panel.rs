@@ -42,10 +42,7 @@ fn open_and_login(s: &StandIn, bin: &str, user: &str, width: u32, height: u32) -
          document.getElementById('login').requestSubmit(); true"
     ));
     assert!(
-        b.wait_true(
-            "document.body.classList.contains('logged-in') && !!window.amiPanel",
-            WAIT
-        ),
+        b.wait_true("document.body.classList.contains('logged-in') && !!window.amiPanel", WAIT),
         "login as {user} failed: {}",
         b.eval("document.querySelector('.login-error').textContent")
     );
@@ -88,12 +85,19 @@ fn a_call_appears_goes_on_hold_and_off_and_ends() {
     wait(&mut b, &format!("!!{} && !!{}", party(&a), party(&c)), "the call did not show");
     wait(
         &mut b,
-        &format!("{}.closest('.call').querySelector('.badge').textContent === 'Talking'", party(&a)),
+        &format!(
+            "{}.closest('.call').querySelector('.badge').textContent === 'Talking'",
+            party(&a)
+        ),
         "the call is not shown as talking",
     );
     b.screenshot(&screenshot_path("panel-call"), false);
     ok(&s, &format!("standin hold {c}"));
-    wait(&mut b, &format!("{}.querySelector('.hold-lamp').classList.contains('on')", party(&c)), "hold lamp not on");
+    wait(
+        &mut b,
+        &format!("{}.querySelector('.hold-lamp').classList.contains('on')", party(&c)),
+        "hold lamp not on",
+    );
     assert_eq!(
         b.eval(&format!("{}.querySelector('.hold-lamp').classList.contains('on')", party(&a))),
         Value::Bool(false),
@@ -101,7 +105,11 @@ fn a_call_appears_goes_on_hold_and_off_and_ends() {
     );
     b.screenshot(&screenshot_path("panel-call-on-hold"), false);
     ok(&s, &format!("standin unhold {c}"));
-    wait(&mut b, &format!("!{}.querySelector('.hold-lamp').classList.contains('on')", party(&c)), "hold lamp not off");
+    wait(
+        &mut b,
+        &format!("!{}.querySelector('.hold-lamp').classList.contains('on')", party(&c)),
+        "hold lamp not off",
+    );
     ok(&s, &format!("standin hangup {a}"));
     wait(&mut b, &format!("!{} && !{}", party(&a), party(&c)), "the call did not end");
     b.screenshot(&screenshot_path("panel-call-ended"), false);
@@ -137,7 +145,11 @@ fn a_kicked_connection_resumes_to_the_same_state_as_a_fresh_login() {
     let (a, c) = call(&s, "104", "105");
     wait(&mut b, &format!("!!{}", party(&a)), "the call did not show");
     ok(&s, &format!("standin hold {c}"));
-    wait(&mut b, &format!("{}.querySelector('.hold-lamp').classList.contains('on')", party(&c)), "hold lamp not on");
+    wait(
+        &mut b,
+        &format!("{}.querySelector('.hold-lamp').classList.contains('on')", party(&c)),
+        "hold lamp not on",
+    );
     // Kick the page's connection, and change the world while it is away.
     let clients = s.rx("ws show clients");
     let id = clients
@@ -149,10 +161,20 @@ fn a_kicked_connection_resumes_to_the_same_state_as_a_fresh_login() {
     ok(&s, &format!("ws kick {id}"));
     ok(&s, &format!("standin unhold {c}"));
     let (a2, _) = call(&s, "106", "107");
-    wait(&mut b, "document.getElementById('conn').dataset.state === 'open' && window.amiPanel.client.state === 'open'",
-        "the page did not reconnect");
-    wait(&mut b, &format!("!!{} && !{}.querySelector('.hold-lamp').classList.contains('on')", party(&a2), party(&c)),
-        "the resumed page missed what happened while it was away");
+    wait(
+        &mut b,
+        "document.getElementById('conn').dataset.state === 'open' && window.amiPanel.client.state === 'open'",
+        "the page did not reconnect",
+    );
+    wait(
+        &mut b,
+        &format!(
+            "!!{} && !{}.querySelector('.hold-lamp').classList.contains('on')",
+            party(&a2),
+            party(&c)
+        ),
+        "the resumed page missed what happened while it was away",
+    );
     b.screenshot(&screenshot_path("panel-resumed"), false);
     // A fresh page logged in now must hold exactly the same state.
     let mut fresh = open_and_login(&s, &bin, "demo", 1366, 900);

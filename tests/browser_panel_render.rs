@@ -47,7 +47,9 @@ fn the_panel_shows_the_world_and_follows_changes() {
     // Three calls: one talking, one on hold (its lamp lit), one ringing.
     assert_eq!(count(&mut b, "#calls-body .call"), 3);
     assert_eq!(count(&mut b, "#calls-body .hold-lamp.on"), 1);
-    let badges = b.eval("[...document.querySelectorAll('#calls-body .badge')].map(e => e.textContent).join(',')");
+    let badges = b.eval(
+        "[...document.querySelectorAll('#calls-body .badge')].map(e => e.textContent).join(',')",
+    );
     assert_eq!(badges, Value::from("Talking,On hold,Ringing"));
     assert_eq!(count(&mut b, "#calls-body button[data-action=hangup]"), 3);
     // Ten BLF tiles, lamps by state; queue members with one paused; two callers waiting; one parked.
@@ -85,7 +87,10 @@ fn the_panel_shows_the_world_and_follows_changes() {
     b.eval("document.querySelector('#calls-body button[data-action=hangup]').click(); true");
     let sent = b.eval("JSON.stringify(fake.client.sent)");
     let sent = sent.as_str().unwrap();
-    assert!(sent.contains(r#""Action":"Hangup""#) && sent.contains(r#""Channel":"PJSIP/100-"#), "{sent}");
+    assert!(
+        sent.contains(r#""Action":"Hangup""#) && sent.contains(r#""Channel":"PJSIP/100-"#),
+        "{sent}"
+    );
 
     // The event log tab shows events, filters and pauses.
     b.eval(
@@ -93,7 +98,9 @@ fn the_panel_shows_the_world_and_follows_changes() {
          for (const e of ['Newchannel', 'Hangup', 'Hold']) fake.client.emit('*', {Event: e, Channel: 'PJSIP/100-1', WsSeq: '7'});\
          true",
     );
-    assert!(b.wait_true("document.querySelectorAll('.log-row').length === 3", Duration::from_secs(5)));
+    assert!(
+        b.wait_true("document.querySelectorAll('.log-row').length === 3", Duration::from_secs(5))
+    );
     b.eval("const f = document.querySelector('.log-filter'); f.value = 'hangup'; f.dispatchEvent(new Event('input')); true");
     assert_eq!(count(&mut b, ".log-row"), 1);
 }
@@ -113,8 +120,15 @@ fn a_user_without_call_rights_sees_no_call_buttons_and_360px_fits() {
         "for (const a of ['Hangup', 'Originate', 'BlindTransfer', 'Park', 'QueuePause']) pbx.denied.add(a);",
     );
     assert_eq!(count(&mut b, "#calls-body .call"), 3);
-    for sel in ["[data-action=hangup]", "[data-action=transfer]", "[data-action=park]",
-        "[data-action=call]", "[data-action=pause]", "[data-action=unpause]", "[data-action=pickup]"] {
+    for sel in [
+        "[data-action=hangup]",
+        "[data-action=transfer]",
+        "[data-action=park]",
+        "[data-action=call]",
+        "[data-action=pause]",
+        "[data-action=unpause]",
+        "[data-action=pickup]",
+    ] {
         assert_eq!(count(&mut b, sel), 0, "{sel} shown to a user who may not use it");
     }
     assert_eq!(b.eval("document.getElementById('dial').hidden"), Value::Bool(true));

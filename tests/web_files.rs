@@ -52,11 +52,22 @@ fn every_contract_file_is_served_with_type_and_validator() {
 #[test]
 fn anything_else_is_refused() {
     let (_s, port) = start();
-    for path in ["/nope.js", "/web/panel.js", "/ami-ws.d.ts", "/package.json", "/panel.js?v=2",
-        "/%2e%2e/Cargo.toml", "/test/client.test.js", "/bench/fake.js"] {
+    for path in [
+        "/nope.js",
+        "/web/panel.js",
+        "/ami-ws.d.ts",
+        "/package.json",
+        "/panel.js?v=2",
+        "/%2e%2e/Cargo.toml",
+        "/test/client.test.js",
+        "/bench/fake.js",
+    ] {
         assert_eq!(get(port, path, &[]).status, 404, "{path}");
     }
-    let post = http(port, &format!("POST /panel.js HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"));
+    let post = http(
+        port,
+        &format!("POST /panel.js HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"),
+    );
     assert_eq!(post.status, 405, "{}", post.head);
 }
 

@@ -264,7 +264,8 @@ Sec-WebSocket-Version: 13\r\n\r\nEXTRA";
     #[test]
     fn a_matching_if_none_match_gets_304_without_body() {
         let css = crate::ws::page::find("/panel.css").unwrap();
-        for inm in [css.etag.to_string(), format!("W/{}", css.etag), format!("\"x\", {}", css.etag)] {
+        for inm in [css.etag.to_string(), format!("W/{}", css.etag), format!("\"x\", {}", css.etag)]
+        {
             let r = text(asset_response(css, Some(&inm), None));
             assert!(r.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{inm}: {r}");
             assert!(r.ends_with("\r\n\r\n") && !r.contains("Content-Length"), "{r}");
