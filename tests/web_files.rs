@@ -11,6 +11,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/", "web/index.html", "text/html; charset=utf-8"),
     ("/index.html", "web/index.html", "text/html; charset=utf-8"),
     ("/ami-ws.js", "web/ami-ws.js", "text/javascript; charset=utf-8"),
+    ("/md5.js", "web/md5.js", "text/javascript; charset=utf-8"),
     ("/pbx-state.js", "web/pbx-state.js", "text/javascript; charset=utf-8"),
     ("/panel.js", "web/panel.js", "text/javascript; charset=utf-8"),
     ("/panel-app.js", "web/panel-app.js", "text/javascript; charset=utf-8"),
