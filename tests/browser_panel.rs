@@ -213,3 +213,100 @@ fn a_user_without_call_rights_sees_no_hang_up_button() {
     assert!(wide <= 360, "page is {wide} px wide at 360");
     b.screenshot(&screenshot_path("panel-viewer-360"), true);
 }
+
+/// Runs a JavaScript click on the first element matching `selector`; panics if there is none.
+fn click(b: &mut Browser, selector: &str) {
+    let js = format!(
+        "(() => {{ const e = document.querySelector({selector:?}); if (!e) return false; e.click(); return true; }})()"
+    );
+    assert_eq!(b.eval(&js), Value::Bool(true), "nothing to click at {selector}");
+}
+
+fn answer_dialog(b: &mut Browser, value: &str) {
+    wait(b, "document.getElementById('ask').open", "the dialog did not open");
+    b.eval(&format!(
+        "document.querySelector('#ask input').value = {value:?};\
+         document.querySelector('#ask button[value=ok]').click(); true"
+    ));
+}
+
+#[test]
+fn queues_parking_and_the_actions_of_the_panel() {
+    let Some(bin) = chromium() else {
+        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
+        return;
+    };
+    let s = start();
+    let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
+    // A busy moment: a call, a call on hold, two callers waiting in the queue, a parked call.
+    let (talk_a, _) = call(&s, "100", "101");
+    let (held_a, _) = call(&s, "102", "103");
+    ok(&s, &format!("standin hold {held_a}"));
+    ok(&s, "standin queue-call support 104");
+    ok(&s, "standin queue-call support 105");
+    let (park_a, _) = call(&s, "106", "107");
+    ok(&s, &format!("standin park {park_a}"));
+    wait(
+        &mut b,
+        &format!(
+            "!!{} && {}.querySelector('.hold-lamp.on') !== null && \
+             document.querySelectorAll('#queues-body .entry').length === 2 && \
+             document.querySelectorAll('#parking-body .slot').length === 1",
+            party(&talk_a),
+            party(&held_a)
+        ),
+        "the busy moment is not shown",
+    );
+    let slot = b.eval("document.querySelector('#parking-body .slot').textContent");
+    assert!(slot.as_str().unwrap().contains("106"), "parked call shows its caller: {slot}");
+    b.screenshot(&screenshot_path("panel-desktop"), false);
+    b.viewport(360, 780);
+    b.screenshot(&screenshot_path("panel-360"), false);
+    b.viewport(1366, 900);
+
+    // Queue member pause and unpause from the panel.
+    let member = "#queues-body .member[data-interface=\"PJSIP/102\"]";
+    click(&mut b, &format!("{member} button[data-action=pause]"));
+    wait(
+        &mut b,
+        &format!("document.querySelector('{member}').dataset.tone === 'paused'"),
+        "pause not shown",
+    );
+    click(&mut b, &format!("{member} button[data-action=unpause]"));
+    wait(
+        &mut b,
+        &format!("document.querySelector('{member}').dataset.tone !== 'paused'"),
+        "unpause not shown",
+    );
+
+    // Blind transfer: 101 hands its caller 100 over to 108.
+    click(&mut b, &format!(".call:has(.party[data-uniqueid=\"{talk_a}\"]) [data-action=transfer]"));
+    answer_dialog(&mut b, "108");
+    wait(
+        &mut b,
+        &format!(
+            "{}.closest('.call').querySelector('.party[title^=\"PJSIP/108-\"]') !== null",
+            party(&talk_a)
+        ),
+        "the transfer did not bring 108 into the call",
+    );
+
+    // Park from the panel: the held call's caller (102) goes to the lot.
+    click(&mut b, &format!("[data-call] [data-action=park][data-uniqueid=\"{held_a}\"]"));
+    wait(
+        &mut b,
+        "document.querySelectorAll('#parking-body .slot').length === 2",
+        "the park did not show",
+    );
+
+    // Click-to-call: from 109, the tile of 104 (its queue call is waiting, so use 103 instead).
+    b.eval("const f = document.getElementById('dial-from'); f.value = '109'; f.dispatchEvent(new Event('change')); true");
+    click(&mut b, "#ext-body .blf[data-ext^=\"103@\"] button[data-action=call]");
+    wait(
+        &mut b,
+        "[...document.querySelectorAll('#calls-body .call')].some(c => \
+           c.querySelector('.party[title^=\"PJSIP/109-\"]') && c.querySelector('.party[title^=\"PJSIP/103-\"]'))",
+        "click-to-call did not connect 109 and 103",
+    );
+    b.screenshot(&screenshot_path("panel-after-actions"), false);
+}

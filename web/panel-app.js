@@ -95,8 +95,7 @@ export function mountApp(doc, { client, pbx, username }) {
     scheduled = false;
     clearTimeout(timer);
     for (const name of dirty) {
-      const n = views[name].render();
-      setText($(`count-${name}`), String(n));
+      setText($(`count-${name}`), String(views[name].render()));
     }
     if (dirty.has('extensions')) fillFrom();
     dirty.clear();

@@ -123,14 +123,14 @@ export function createQueuesView(root, ctx) {
   }
 
   return {
-    /** @returns {number} callers waiting in all queues */
+    /** @returns {string} the callers waiting in all queues, for the section's count */
     render() {
       const names = [...ctx.pbx.queues.keys()].sort();
       reconcile(list, nodes, names, make, update);
       none.hidden = names.length > 0;
       let waiting = 0;
       for (const q of ctx.pbx.queues.values()) waiting += q.entries.size;
-      return waiting;
+      return `${waiting} waiting`;
     },
     /** Advances the waiting times. */
     tick() {
