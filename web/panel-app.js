@@ -23,7 +23,7 @@ export function viewsFor(kind) {
   if (k.startsWith('channel') || k.startsWith('bridge')) return ['calls'];
   if (k.startsWith('extension') || k.startsWith('device')) return ['extensions'];
   if (k.startsWith('queue') || k.startsWith('member') || k.startsWith('entr')) return ['queues'];
-  if (k.startsWith('park')) return ['parking'];
+  if (k.startsWith('park')) return ['parking', 'calls'];
   return ['calls', 'extensions', 'queues', 'parking'];
 }
 

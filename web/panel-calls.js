@@ -13,12 +13,15 @@ import { h, setText, toggleClass, formatDuration, party, clean, reconcile } from
  */
 
 /**
- * Groups channels into calls: channels that share a Linkedid or a bridge are one call. The key is
- * the smallest Linkedid in the group, so a call keeps its row from ringing to hang-up.
+ * Groups channels into calls: channels that share a Linkedid or a two-party bridge are one call
+ * (a parking or holding bridge, or a parked channel, joins nothing: parked calls stay apart).
+ * The key is the smallest Linkedid in the group, so a call keeps its row from ringing to hang-up.
  * @param {Map<string, Channel>} channels
+ * @param {Map<string, {type?: string}>} [bridges]
+ * @param {Set<string>} [parked] uniqueids of parked channels
  * @returns {Call[]} oldest call first
  */
-export function groupCalls(channels) {
+export function groupCalls(channels, bridges = new Map(), parked = new Set()) {
   /** @type {Map<string, string>} */
   const parent = new Map();
   const find = (/** @type {string} */ x) => {
@@ -31,7 +34,8 @@ export function groupCalls(channels) {
   const link = (/** @type {Channel} */ c) => 'l:' + (c.linkedid || c.uniqueid);
   for (const c of channels.values()) {
     const ra = find(link(c));
-    if (c.bridgeId) {
+    const type = c.bridgeId ? String(bridges.get(c.bridgeId)?.type ?? '') : '';
+    if (c.bridgeId && !parked.has(c.uniqueid) && type !== 'parking' && type !== 'holding') {
       const rb = find('b:' + c.bridgeId);
       if (ra !== rb) parent.set(rb, ra);
     }
@@ -57,6 +61,14 @@ export function groupCalls(channels) {
   return out;
 }
 
+/**
+ * The device of a channel name: `PJSIP/100-0000002a` -> `PJSIP/100`.
+ * @param {string} name
+ */
+export function device(name) {
+  return String(name ?? '').replace(/-[0-9a-f]+(;\d+)?$/i, '');
+}
+
 /** @param {string} a @param {string} b */
 function cmp(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -65,13 +77,14 @@ function cmp(a, b) {
 /**
  * The call's state for the badge: on hold, ringing, talking, parked, queued, dialing.
  * @param {Call} call
+ * @param {Set<string>} [parked] uniqueids of parked channels
  * @returns {{label: string, tone: string}}
  */
-export function callState(call) {
+export function callState(call, parked = new Set()) {
   const chans = call.channels;
-  if (chans.some((c) => c.onHold)) return { label: 'On hold', tone: 'hold' };
   const app = chans.length === 1 ? clean(chans[0].application) : '';
-  if (app === 'Park' || app === 'ParkedCall') return { label: 'Parked', tone: 'park' };
+  if (app === 'Park' || app === 'ParkedCall' || chans.every((c) => parked.has(c.uniqueid))) return { label: 'Parked', tone: 'park' };
+  if (chans.some((c) => c.onHold)) return { label: 'On hold', tone: 'hold' };
   if (app === 'Queue') return { label: 'In queue', tone: 'queue' };
   const desc = chans.map((c) => clean(c.stateDesc));
   if (desc.some((d) => d === 'Ringing' || d === 'Ring')) return { label: 'Ringing', tone: 'ring' };
@@ -96,6 +109,8 @@ export function createCallsView(root, ctx) {
   /** @type {Map<string, Call>} */
   let byKey = new Map();
   let perms = '';
+  /** @type {Set<string>} */
+  let parkedIds = new Set();
 
   /** @type {WeakMap<HTMLElement, {badge: HTMLElement, dur: HTMLElement, parties: HTMLElement, acts: HTMLElement, sig: string}>} */
   const refs = new WeakMap();
@@ -113,7 +128,7 @@ export function createCallsView(root, ctx) {
 
   /** What a call row shows, as one string: unchanged means nothing to redraw. @param {Call} call */
   function signature(call) {
-    let sig = `${call.since}|${perms}`;
+    let sig = `${call.since}|${perms}|${call.channels.some((c) => parkedIds.has(c.uniqueid)) ? 'P' : ''}`;
     for (const c of call.channels) {
       sig += `|${c.uniqueid},${c.name},${c.stateDesc},${c.onHold ? 1 : 0},${c.callerIdName},${c.callerIdNum},${c.exten},${c.bridgeId},${c.application},${c.context}`;
     }
@@ -127,7 +142,7 @@ export function createCallsView(root, ctx) {
     const sig = signature(call);
     if (r.sig === sig) return;
     r.sig = sig;
-    const st = callState(call);
+    const st = callState(call, parkedIds);
     setText(r.badge, st.label);
     if (r.badge.dataset.tone !== st.tone) r.badge.dataset.tone = st.tone;
     el.dataset.since = String(call.since);
@@ -165,13 +180,13 @@ export function createCallsView(root, ctx) {
     const lamp = /** @type {HTMLElement} */ (el.querySelector('.hold-lamp'));
     toggleClass(lamp, 'on', !!c.onHold);
     lamp.setAttribute('aria-pressed', c.onHold ? 'true' : 'false');
-    let p = party(c.callerIdName, c.callerIdNum, c.name);
+    let p = party(c.callerIdName, c.callerIdNum, device(c.name));
     // A lone dialing leg: show where it goes.
     if (call.channels.length === 1 && i === 0 && clean(c.exten) && clean(c.exten) !== 's') {
       p = { ...p, secondary: `${p.secondary ? p.secondary + ' · ' : ''}to ${c.exten}` };
     }
     setText(/** @type {HTMLElement} */ (el.querySelector('.name')), p.primary);
-    setText(/** @type {HTMLElement} */ (el.querySelector('.num')), p.secondary || c.name);
+    setText(/** @type {HTMLElement} */ (el.querySelector('.num')), p.secondary || (p.primary === device(c.name) ? '' : device(c.name)));
     el.title = c.name;
   }
 
@@ -201,7 +216,8 @@ export function createCallsView(root, ctx) {
     /** Renders from the store. @returns {number} the number of calls */
     render() {
       perms = ['Hangup', 'BlindTransfer', 'Park'].map((a) => (ctx.can(a) ? 1 : 0)).join('');
-      const calls = groupCalls(ctx.pbx.channels);
+      parkedIds = new Set([...ctx.pbx.parked.values()].map((p) => p.uniqueid));
+      const calls = groupCalls(ctx.pbx.channels, ctx.pbx.bridges, parkedIds);
       byKey = new Map(calls.map((c) => [c.key, c]));
       reconcile(list, nodes, calls.map((c) => c.key), make, update);
       none.hidden = calls.length > 0;
