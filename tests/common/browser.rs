@@ -140,11 +140,15 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
-    /// Polls a JavaScript condition until it is true; false after `timeout`.
+    /// Polls a JavaScript condition until it is true; false after `timeout`. A condition that
+    /// throws (an element not there yet) counts as false.
     pub fn wait_true(&mut self, js: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
+        let guarded = format!(
+            "(() => {{ try {{ return ({js}) === true; }} catch (e) {{ return false; }} }})()"
+        );
         while Instant::now() < deadline {
-            if self.eval(js) == Value::Bool(true) {
+            if self.eval(&guarded) == Value::Bool(true) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(100));
