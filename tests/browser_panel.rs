@@ -21,12 +21,41 @@ const MANAGER_CONF: &str = "[general]\nenabled = yes\nbindaddr = 127.0.0.1\ntime
 const WAIT: Duration = Duration::from_secs(15);
 
 fn start() -> StandIn {
-    StandIn::start(&[("manager.conf", MANAGER_CONF)], Opts::default())
+    start_with("")
 }
 
-/// Opens the panel in a fresh browser and logs in through the form.
+/// The stand-in with the demo users and more `[general]` lines for ami_websocket.conf.
+fn start_with(module_conf: &str) -> StandIn {
+    let port = common::free_port();
+    let conf = format!("{}{module_conf}", common::default_module_conf(port));
+    let s = StandIn::start(
+        &[("manager.conf", MANAGER_CONF), ("ami_websocket.conf", &conf)],
+        Opts::default(),
+    );
+    PORT.with(|p| p.set(port));
+    s
+}
+
+thread_local! {
+    /// The listener port of the stand-in this test thread started.
+    static PORT: std::cell::Cell<u16> = const { std::cell::Cell::new(0) };
+}
+
+/// Opens the panel in a fresh browser and logs in through the form (MD5 challenge).
 fn open_and_login(s: &StandIn, bin: &str, user: &str, width: u32, height: u32) -> Browser {
-    let port = s.ws_port().unwrap();
+    open_and_login_with(s, bin, user, "md5", width, height)
+}
+
+/// The same with the given login (`md5` or `plain`).
+fn open_and_login_with(
+    _s: &StandIn,
+    bin: &str,
+    user: &str,
+    auth: &str,
+    width: u32,
+    height: u32,
+) -> Browser {
+    let port = PORT.with(|p| p.get());
     let mut b = Browser::launch(bin, &format!("http://127.0.0.1:{port}/"), width, height);
     assert!(
         b.wait_true(
@@ -38,7 +67,7 @@ fn open_and_login(s: &StandIn, bin: &str, user: &str, width: u32, height: u32) -
     b.eval(&format!(
         "document.getElementById('user').value = {user:?};\
          document.getElementById('secret').value = {user:?};\
-         document.getElementById('auth').value = 'md5';\
+         document.getElementById('auth').value = {auth:?};\
          document.getElementById('login').requestSubmit(); true"
     ));
     assert!(
@@ -201,7 +230,7 @@ fn a_user_without_call_rights_sees_no_hang_up_button() {
         return;
     };
     let s = start();
-    let mut b = open_and_login(&s, &bin, "viewer", 360, 780);
+    let mut b = open_and_login_with(&s, &bin, "viewer", "plain", 360, 780);
     let (a, _) = call(&s, "108", "109");
     wait(&mut b, &format!("!!{}", party(&a)), "the call did not show to the viewer");
     for sel in ["hangup", "transfer", "park", "call", "pause", "unpause"] {
@@ -309,4 +338,40 @@ fn queues_parking_and_the_actions_of_the_panel() {
         "click-to-call did not connect 109 and 103",
     );
     b.screenshot(&screenshot_path("panel-after-actions"), false);
+}
+
+#[test]
+fn lost_events_are_said_and_the_panel_resyncs() {
+    let Some(bin) = chromium() else {
+        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
+        return;
+    };
+    // A ring of 16 events: a short absence under a burst cannot be resumed without loss.
+    let s = start_with("ring_size = 16\n");
+    let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
+    let (a, c) = call(&s, "100", "101");
+    wait(&mut b, &format!("!!{}", party(&a)), "the call did not show");
+    let clients = s.rx("ws show clients");
+    let id = clients
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some("demo"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no demo client in: {clients}"))
+        .to_string();
+    ok(&s, &format!("ws kick {id}"));
+    ok(&s, "traffic burst 200 100000");
+    ok(&s, &format!("standin hangup {a}"));
+    wait(
+        &mut b,
+        "/events were lost .*re-synced/.test(document.getElementById('banner').textContent)",
+        "no notice of lost events and re-sync",
+    );
+    let notice = b.eval("document.getElementById('banner').textContent");
+    wait(
+        &mut b,
+        &format!("!{} && !{}", party(&a), party(&c)),
+        "the re-synced panel still shows the ended call",
+    );
+    b.screenshot(&screenshot_path("panel-lost-resynced"), false);
+    eprintln!("notice: {notice}");
 }
