@@ -103,6 +103,15 @@ fn the_panel_shows_the_world_and_follows_changes() {
     );
     b.eval("const f = document.querySelector('.log-filter'); f.value = 'hangup'; f.dispatchEvent(new Event('input')); true");
     assert_eq!(count(&mut b, ".log-row"), 1);
+    b.screenshot(&screenshot_path("panel-render-log"), false);
+    // Paused: new events are counted but not drawn until resumed.
+    b.eval("document.querySelector('.log-tools .btn').click(); fake.client.emit('*', {Event: 'Hangup', WsSeq: '8'}); true");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(count(&mut b, ".log-row"), 1);
+    b.eval("document.querySelector('.log-tools .btn').click(); true");
+    assert!(
+        b.wait_true("document.querySelectorAll('.log-row').length === 2", Duration::from_secs(5))
+    );
 }
 
 #[test]
