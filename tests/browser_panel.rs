@@ -375,3 +375,31 @@ fn lost_events_are_said_and_the_panel_resyncs() {
     b.screenshot(&screenshot_path("panel-lost-resynced"), false);
     eprintln!("notice: {notice}");
 }
+
+#[test]
+fn a_wrong_secret_is_said_on_the_form_and_not_retried() {
+    let Some(bin) = chromium() else {
+        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
+        return;
+    };
+    let s = start();
+    let port = PORT.with(|p| p.get());
+    let mut b = Browser::launch(&bin, &format!("http://127.0.0.1:{port}/"), 1366, 900);
+    assert!(b.wait_true("!!document.getElementById('login')", Duration::from_secs(20)));
+    b.eval(
+        "document.getElementById('user').value = 'demo';\
+         document.getElementById('secret').value = 'wrong';\
+         document.getElementById('login').requestSubmit(); true",
+    );
+    wait(
+        &mut b,
+        "document.querySelector('.login-error').textContent === 'Wrong user name or secret.'",
+        "no error on the form",
+    );
+    assert_eq!(b.eval("document.body.classList.contains('logged-in')"), Value::Bool(false));
+    // Bad credentials are final: no reconnect loop keeps logging in.
+    std::thread::sleep(Duration::from_secs(2));
+    let clients = s.rx("ws show clients");
+    assert!(clients.contains("0 client(s)"), "the page keeps a connection: {clients}");
+    b.screenshot(&screenshot_path("panel-login-refused"), false);
+}
