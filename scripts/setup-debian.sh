@@ -12,6 +12,10 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The browser test (tests/browser_page.rs) drives headless Chromium over DevTools.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The web client tests (node --test web/test/) need Node 18 or newer.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+# The NATS publisher's tests (tests/nats_publish.rs) start a real nats-server with JetStream.
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq "${need[@]}" >/dev/null

@@ -9,6 +9,8 @@
 
 pub mod browser;
 pub mod fixture;
+pub mod nats;
+pub mod pipeline;
 pub mod probe;
 pub mod raw;
 pub mod record;
