@@ -323,7 +323,18 @@ mod tests {
     #[test]
     fn the_sample_and_the_readme_document_only_real_options() {
         let sample = include_str!("../configs/ami_websocket.conf.sample");
-        for line in sample.lines().filter_map(|l| l.strip_prefix(';')) {
+        let (general, nats) = sample.split_once("\n[nats]\n").unwrap_or((sample, ""));
+        for line in nats.lines().filter_map(|l| l.strip_prefix(';')) {
+            let Some((key, _)) = line.split_once('=') else { continue };
+            let key = key.trim();
+            if !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                assert!(
+                    crate::nats::settings::OPTIONS.contains(&key),
+                    "the sample's [nats] documents unknown option {key}"
+                );
+            }
+        }
+        for line in general.lines().filter_map(|l| l.strip_prefix(';')) {
             let Some((key, _)) = line.split_once('=') else { continue };
             let key = key.trim();
             if !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {

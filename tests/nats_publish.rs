@@ -145,6 +145,8 @@ fn jetstream_keeps_everything_across_a_server_restart_and_a_consumer_catches_up(
 #[test]
 fn an_outage_longer_than_the_ring_is_announced_as_a_gap() {
     let mut server = NatsServer::start("");
+    // A stream records what arrives while nobody is subscribed (no race with the reconnect).
+    NatsClient::connect(server.port, json!({})).create_stream("AMI", &["ami.>"]);
     let port = free_port();
     let conf = format!(
         "[general]\nbindaddr = 127.0.0.1\nbindport = {port}\nring_size = 16\n\n[nats]\n\
@@ -153,22 +155,24 @@ fn an_outage_longer_than_the_ring_is_announced_as_a_gap() {
     );
     let s = StandIn::start(&[("ami_websocket.conf", &conf)], Opts::default());
     wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(10));
-    server.kill();
+    wait_nats(&s, "In flight:           0", Duration::from_secs(10));
+    server.stop();
     wait_nats(&s, "not connected", Duration::from_secs(10));
     burst(&s, 100);
     server.restart();
-    let mut sub = NatsClient::connect(server.port, json!({}));
-    sub.sub("ami.>");
-    sub.flush();
-    let m = sub.next_msg(Duration::from_secs(20)).expect("gap notice");
-    assert!(m.subject.ends_with(".ws.WsEventsLost"), "{}", m.subject);
-    let v = m.json();
+    wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(20));
+    wait_nats(&s, "In flight:           0", Duration::from_secs(10));
+    let mut admin = NatsClient::connect(server.port, json!({}));
+    admin.create_consumer("AMI", "after");
+    let msgs = admin.fetch("AMI", "after", 1000);
+    let at = msgs.iter().position(|m| m.subject.ends_with(".ws.WsEventsLost")).expect("gap notice");
+    let v = msgs[at].json();
     assert_eq!(field(&v, "Count"), "84", "{v}");
     let first: u64 = field(&v, "FirstLost").parse().unwrap();
     let last: u64 = field(&v, "LastLost").parse().unwrap();
     assert_eq!(last - first + 1, 84);
-    let next = sub.next_msg(Duration::from_secs(5)).expect("the 16 events still in the ring");
-    assert_eq!(ws_seq(&next.json()), last + 1);
+    let kept: Vec<u64> = msgs[at + 1..].iter().map(|m| ws_seq(&m.json())).collect();
+    assert_eq!(kept, (last + 1..=last + 16).collect::<Vec<_>>(), "the 16 events still in the ring");
     assert!(s.rx("ws show nats").contains("Lost (ring overrun): 84"));
 }
 
@@ -367,19 +371,36 @@ fn a_backlog_many_windows_long_flows_at_once_after_a_restart() {
     wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(10));
     server.stop();
     wait_nats(&s, "not connected", Duration::from_secs(10));
+    let before = counter(&s.rx("ws show nats"), "Confirmed:");
     burst(&s, 5000);
     server.restart();
-    let mut sub = NatsClient::connect(server.port, json!({}));
-    sub.sub("ami.*.user.UserEvent");
-    sub.flush();
-    // 5,000 events through a window of 64 (78 windows): the publisher must not wait for a
-    // timer between windows (it once did, one second each).
+    wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(20));
+    // 5,000 events through a window of 64 (78 windows) are written to the server at once: the
+    // publisher must not wait for a timer between windows (it once did, one second each).
     let start = Instant::now();
-    let mut got = 0;
-    while got < 5000 {
-        let m = sub.next_msg(Duration::from_secs(10));
-        assert!(m.is_some(), "got {got} of 5000 after the restart");
-        got += 1;
+    while counter(&s.rx("ws show nats"), "Confirmed:") < before + 5000 {
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", s.rx("ws show nats"));
+        std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(start.elapsed() < Duration::from_secs(30), "backlog took {:?}", start.elapsed());
+}
+
+#[test]
+fn token_and_user_password_authentication_against_the_server() {
+    let server = NatsServer::start("authorization { token: \"s3cret\" }");
+    let (s, _) = start(&format!("enabled = yes\nurl = {}\ntoken = s3cret", server.url()));
+    wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(10));
+    drop(s);
+    let (s, _) = start(&format!("enabled = yes\nurl = {}\ntoken = wrong", server.url()));
+    wait_nats(&s, "Authorization Violation", Duration::from_secs(10));
+    drop(s);
+    let server = NatsServer::start("authorization { user: pbx, password: \"pw 1\" }");
+    let (s, _) =
+        start(&format!("enabled = yes\nurl = {}\nuser = pbx\npassword = pw 1", server.url()));
+    wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(10));
+    drop(s);
+    // Credentials in the URL, as NATS clients accept them.
+    let url = format!("nats://pbx:nope@127.0.0.1:{}", server.port);
+    let (s, _) = start(&format!("enabled = yes\nurl = {url}"));
+    let out = wait_nats(&s, "Authorization Violation", Duration::from_secs(10));
+    assert!(!out.contains("nope"), "the password is never shown: {out}");
 }

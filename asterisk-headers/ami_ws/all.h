@@ -12,4 +12,5 @@
 #include "core.h"
 #include "channel.h"
 #include "paths.h"
+#include "status.h"
 #endif

@@ -5,6 +5,7 @@ pub mod execute;
 pub mod own;
 pub mod pool;
 pub mod privileges;
+pub mod status;
 
 use std::cell::Cell;
 use std::sync::Arc;

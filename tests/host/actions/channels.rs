@@ -201,14 +201,19 @@ pub fn setvar(s: &Session<'_>) -> i32 {
             w.globals.insert(var.to_string(), value.to_string());
             Some(None)
         } else {
-            w.channels.get(chan).map(|c| Some(c.state_text("")))
+            w.channels.get(chan).map(|c| Some((c.state_text(""), c.uniqueid.clone())))
         }
     });
     let Some(chan_text) = found else {
         s.error("No such channel");
         return 0;
     };
-    let prefix = chan_text.unwrap_or_else(|| "Channel: none\r\nUniqueid: none\r\n".to_string());
+    if let Some((_, uniqueid)) = &chan_text {
+        crate::chanvars::set(uniqueid, var, value);
+    }
+    let prefix = chan_text
+        .map(|(text, _)| text)
+        .unwrap_or_else(|| "Channel: none\r\nUniqueid: none\r\n".to_string());
     hook::post(hook::DIALPLAN, "VarSet", format!("{prefix}Variable: {var}\r\nValue: {value}\r\n"));
     s.ack("Variable Set");
     0
