@@ -119,15 +119,46 @@ pub fn simple_response(status: u16, reason: &str, extra_headers: &[(&str, &str)]
     out.into_bytes()
 }
 
-/// A 200 response carrying a static body.
-pub fn ok_response(content_type: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Connection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\
-         Content-Security-Policy: default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:\r\n\r\n",
-        body.len()
-    );
-    let mut bytes = std::mem::take(&mut out).into_bytes();
+/// The policy sent with every served file: scripts, styles and sockets from this host only.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The answer for a served file: 200 with the body, or 304 without it when the browser's
+/// `If-None-Match` already names this build's ETag. `Cache-Control: no-cache` makes browsers
+/// revalidate every time, so a module upgrade is picked up at once. `cors_origin`: a listed
+/// foreign origin that may read the file (`Access-Control-Allow-Origin`).
+pub fn asset_response(
+    asset: &super::page::Asset,
+    if_none_match: Option<&str>,
+    cors_origin: Option<&str>,
+) -> Vec<u8> {
+    let fresh = if_none_match.is_some_and(|v| {
+        v.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t.strip_prefix("W/").unwrap_or(t) == asset.etag
+        })
+    });
+    let (status, body): (&str, &[u8]) =
+        if fresh { ("304 Not Modified", b"") } else { ("200 OK", asset.body) };
+    let mut out = format!("HTTP/1.1 {status}\r\n");
+    if !fresh {
+        out.push_str(&format!(
+            "Content-Type: {}\r\nContent-Length: {}\r\n",
+            asset.content_type,
+            body.len()
+        ));
+    }
+    out.push_str(&format!(
+        "Connection: close\r\nCache-Control: no-cache\r\nETag: {}\r\n\
+         X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\
+         Content-Security-Policy: {CSP}\r\n",
+        asset.etag
+    ));
+    if let Some(origin) = cors_origin {
+        out.push_str(&format!("Access-Control-Allow-Origin: {origin}\r\nVary: Origin\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
     bytes.extend_from_slice(body);
     bytes
 }
@@ -206,5 +237,48 @@ Sec-WebSocket-Version: 13\r\n\r\nEXTRA";
         assert!(r.ends_with("\r\n\r\n403 Forbidden\n"));
         let s = String::from_utf8(switching_protocols("abc", Some("ami-json"))).unwrap();
         assert!(s.contains("Sec-WebSocket-Protocol: ami-json\r\n"));
+    }
+
+    fn text(b: Vec<u8>) -> String {
+        String::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn a_file_is_served_with_type_validator_and_revalidation() {
+        let js = crate::ws::page::find("/ami-ws.js").unwrap();
+        let r = text(asset_response(js, None, None));
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r:.200}");
+        assert!(r.contains("Content-Type: text/javascript; charset=utf-8\r\n"));
+        assert!(r.contains(&format!("Content-Length: {}\r\n", js.body.len())));
+        assert!(r.contains(&format!("ETag: {}\r\n", js.etag)));
+        assert!(r.contains("Cache-Control: no-cache\r\n"));
+        assert!(r.contains("X-Content-Type-Options: nosniff\r\n"));
+        assert!(r.contains("script-src 'self';"), "module scripts from this host");
+        assert!(!r.contains("unsafe-inline"));
+        assert!(!r.contains("Access-Control-Allow-Origin"));
+        let (head, body) = r.split_once("\r\n\r\n").unwrap();
+        assert!(!head.is_empty());
+        assert_eq!(body.as_bytes(), js.body);
+    }
+
+    #[test]
+    fn a_matching_if_none_match_gets_304_without_body() {
+        let css = crate::ws::page::find("/panel.css").unwrap();
+        for inm in [css.etag.to_string(), format!("W/{}", css.etag), format!("\"x\", {}", css.etag)]
+        {
+            let r = text(asset_response(css, Some(&inm), None));
+            assert!(r.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{inm}: {r}");
+            assert!(r.ends_with("\r\n\r\n") && !r.contains("Content-Length"), "{r}");
+            assert!(r.contains(&format!("ETag: {}\r\n", css.etag)));
+        }
+        let stale = text(asset_response(css, Some("\"0000000000000000\""), None));
+        assert!(stale.starts_with("HTTP/1.1 200 OK\r\n"));
+    }
+
+    #[test]
+    fn a_listed_origin_may_read_the_file() {
+        let js = crate::ws::page::find("/ami-ws.js").unwrap();
+        let r = text(asset_response(js, None, Some("https://app.example")));
+        assert!(r.contains("Access-Control-Allow-Origin: https://app.example\r\nVary: Origin\r\n"));
     }
 }

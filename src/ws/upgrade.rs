@@ -1,8 +1,9 @@
-//! Decides what to do with a request head: serve the page, refuse, or upgrade to a WebSocket
+//! Decides what to do with a request head: serve a web file, refuse, or upgrade to a WebSocket
 //! (path, method, version, key, Origin allow-list and subprotocol checked before any upgrade).
 #![forbid(unsafe_code)]
 
 use super::http::RequestHead;
+use super::page::{self, Asset};
 
 /// The WebSocket endpoint.
 pub const WS_PATH: &str = "/ami";
@@ -33,8 +34,13 @@ impl Encoding {
 /// What to answer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// Serve a static resource (path).
-    Serve(&'static str),
+    /// Serve a compiled-in web file.
+    Serve {
+        /// The file.
+        asset: &'static Asset,
+        /// A listed (foreign) Origin that may read it: sent back as Access-Control-Allow-Origin.
+        cors_origin: Option<String>,
+    },
     /// Refuse with an HTTP status and reason.
     Refuse(u16, &'static str),
     /// Upgrade to a WebSocket.
@@ -77,6 +83,13 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, policy: &OriginP
     }
 }
 
+/// The request's Origin when it is one of the listed origins (lower-case, as listed). The page's
+/// own origin needs no CORS header, and nothing else gets one.
+fn listed_origin(head: &RequestHead, policy: &OriginPolicy) -> Option<String> {
+    let origin = head.header("Origin")?.trim().trim_end_matches('/').to_ascii_lowercase();
+    policy.allowed.iter().find(|a| **a == origin).cloned()
+}
+
 /// Picks our subprotocol from the client's offer. `Err` when it offered only unknown ones.
 fn pick_subprotocol(head: &RequestHead) -> Result<(Option<&'static str>, Encoding), ()> {
     let offered: Vec<String> = head
@@ -106,16 +119,14 @@ pub fn decide(head: &RequestHead, policy: &OriginPolicy) -> Decision {
         return Decision::Refuse(404, "Not Found");
     }
     let wants_upgrade = head.header("Upgrade").is_some();
-    match head.path() {
-        "/" | "/index.html" if !wants_upgrade => {
-            return if head.method == "GET" {
-                Decision::Serve("/")
-            } else {
-                Decision::Refuse(405, "Method Not Allowed")
-            };
+    if head.path() != WS_PATH {
+        let Some(asset) = page::find(head.path()).filter(|_| !wants_upgrade) else {
+            return Decision::Refuse(404, "Not Found");
+        };
+        if head.method != "GET" {
+            return Decision::Refuse(405, "Method Not Allowed");
         }
-        WS_PATH => {}
-        _ => return Decision::Refuse(404, "Not Found"),
+        return Decision::Serve { asset, cors_origin: listed_origin(head, policy) };
     }
     if head.method != "GET" {
         return Decision::Refuse(405, "Method Not Allowed");
@@ -229,7 +240,73 @@ mod tests {
         let mut h = head("");
         h.headers.retain(|(k, _)| k != "Sec-WebSocket-Key");
         assert!(matches!(decide(&h, &p), Decision::Refuse(400, _)));
-        let page = parse_head(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap().unwrap().0;
-        assert_eq!(decide(&page, &p), Decision::Serve("/"));
+    }
+
+    fn get(target: &str, extra: &str) -> RequestHead {
+        let text = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:8765\r\n{extra}\r\n");
+        parse_head(text.as_bytes()).unwrap().unwrap().0
+    }
+
+    fn served(d: &Decision) -> Option<(&'static str, &'static str)> {
+        match d {
+            Decision::Serve { asset, .. } => Some((asset.path, asset.content_type)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn web_files_are_routed_by_exact_path_with_their_type() {
+        let p = policy(&[]);
+        let cases = [
+            ("/", "text/html; charset=utf-8"),
+            ("/index.html", "text/html; charset=utf-8"),
+            ("/ami-ws.js", "text/javascript; charset=utf-8"),
+            ("/pbx-state.js", "text/javascript; charset=utf-8"),
+            ("/panel.js", "text/javascript; charset=utf-8"),
+            ("/panel-calls.js", "text/javascript; charset=utf-8"),
+            ("/panel.css", "text/css; charset=utf-8"),
+        ];
+        for (path, ty) in cases {
+            assert_eq!(served(&decide(&get(path, ""), &p)), Some((path, ty)), "{path}");
+        }
+        for path in [
+            "/nope",
+            "/web/panel.js",
+            "/panel.js/",
+            "//panel.js",
+            "/PANEL.JS",
+            "/ami-ws.d.ts",
+            "/package.json",
+            "/../Cargo.toml",
+            "/panel.js?v=1",
+            "/index.html#x",
+        ] {
+            assert_eq!(decide(&get(path, ""), &p), Decision::Refuse(404, "Not Found"), "{path}");
+        }
+        let mut post = get("/panel.js", "");
+        post.method = "POST".into();
+        assert_eq!(decide(&post, &p), Decision::Refuse(405, "Method Not Allowed"));
+        // A WebSocket upgrade is only for /ami; asking it of a file is not found.
+        let mut up = head("");
+        up.target = "/panel.js".into();
+        assert_eq!(decide(&up, &p), Decision::Refuse(404, "Not Found"));
+        // /ami without an upgrade is not a file.
+        assert!(matches!(decide(&get("/ami", ""), &p), Decision::Refuse(400, _)));
+    }
+
+    #[test]
+    fn files_get_cors_only_for_a_listed_origin() {
+        let allowed = vec!["https://ok.example".to_string()];
+        let p = policy(&allowed);
+        let cors = |extra: &str| match decide(&get("/ami-ws.js", extra), &p) {
+            Decision::Serve { cors_origin, .. } => cors_origin,
+            d => panic!("{d:?}"),
+        };
+        assert_eq!(cors(""), None);
+        assert_eq!(cors("Origin: https://ok.example\r\n").as_deref(), Some("https://ok.example"));
+        assert_eq!(cors("Origin: HTTPS://OK.example/\r\n").as_deref(), Some("https://ok.example"));
+        assert_eq!(cors("Origin: http://127.0.0.1:8765\r\n"), None, "same origin needs none");
+        assert_eq!(cors("Origin: https://evil.example\r\n"), None);
+        assert_eq!(cors("Origin: null\r\n"), None);
     }
 }

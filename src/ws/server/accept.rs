@@ -109,9 +109,11 @@ impl Server {
             tls: self.tls.is_some(),
         };
         match decide(&head, &policy) {
-            Decision::Serve(_) => {
-                conn.answer(http::ok_response("text/html; charset=utf-8", self.page))
-            }
+            Decision::Serve { asset, cors_origin } => conn.answer(http::asset_response(
+                asset,
+                head.header("If-None-Match"),
+                cors_origin.as_deref(),
+            )),
             Decision::Refuse(status, reason) => {
                 let extra: &[(&str, &str)] =
                     if status == 426 { &[("Sec-WebSocket-Version", "13")] } else { &[] };

@@ -76,7 +76,6 @@ pub struct Server {
     /// When the last accept failure was logged (they are logged at most once a minute).
     accept_warned: Option<Instant>,
     status: Status,
-    page: &'static [u8],
     limiter: LoginRateLimiter,
     recent: super::recent::RecentEvents,
     rates: super::rates::Rates,
@@ -120,7 +119,6 @@ impl Server {
             accept_paused_until: None,
             accept_warned: None,
             status: Status { listening, ..Status::default() },
-            page: super::page::INDEX_HTML,
             limiter: LoginRateLimiter::new(RateLimitConfig::default()),
             recent: Default::default(),
             rates: super::rates::Rates::new(Instant::now()),
