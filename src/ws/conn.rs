@@ -210,13 +210,18 @@ impl WsConn {
     /// by lifting the cap for that one frame.
     pub fn queue(&mut self, text: Utf8Bytes) -> Result<bool, Gone> {
         let len = text.len();
+        self.queue_message(Message::Text(text), len)
+    }
+
+    /// Queues one data message of `len` payload bytes (the body of [`WsConn::queue`]).
+    pub fn queue_message(&mut self, msg: Message, len: usize) -> Result<bool, Gone> {
         let frame_len = len + frame_overhead(len) as usize;
         let cap = self.ws.get_config().max_write_buffer_size;
         let lift = frame_len > cap && self.queued() == 0;
         if lift {
             self.ws.set_config(|c| c.max_write_buffer_size = frame_len.saturating_add(cap));
         }
-        let result = self.ws.write(Message::Text(text));
+        let result = self.ws.write(msg);
         if lift {
             self.ws.set_config(|c| c.max_write_buffer_size = cap);
         }
