@@ -12,6 +12,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The browser test (tests/browser_page.rs) drives headless Chromium over DevTools.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The Autobahn conformance test (tests/ws_autobahn.rs) runs kosoku from a virtualenv.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq "${need[@]}" >/dev/null
@@ -19,4 +21,10 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
 	echo "cargo is required (rustup toolchain 1.85 or newer)" >&2
 	exit 1
+fi
+# kosoku (PyPI, pinned): runs the Autobahn WebSocket case files; only when missing.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -x "$root/.venv/bin/kosoku" ]; then
+	python3 -m venv "$root/.venv"
+	"$root/.venv/bin/pip" install -q kosoku==0.1.0
 fi
