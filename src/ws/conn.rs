@@ -300,6 +300,20 @@ impl WsConn {
     }
 }
 
+/// tungstenite's configuration for a client connection under these settings.
+pub fn ws_config(settings: &crate::settings::Settings) -> WebSocketConfig {
+    let write_buffer = 64 * 1024;
+    WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(write_buffer)
+        // Validated at load: max_queued_bytes >= 64 KiB, so this is always > write_buffer
+        // (tungstenite panics otherwise).
+        .max_write_buffer_size(settings.max_queued_bytes.max(write_buffer + 1))
+        .max_message_size(Some(settings.max_message_size))
+        .max_frame_size(Some(settings.max_frame_size))
+        .accept_unmasked_frames(false)
+}
+
 /// The close code for a tungstenite read error (RFC 6455 section 7.4.1).
 pub fn close_code_for(e: &tungstenite::Error) -> (u16, &'static str) {
     use tungstenite::error::{CapacityError, Error, ProtocolError};
