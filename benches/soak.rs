@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::raw::{connect_small_rcvbuf, frame, handshake};
+use common::raw::{connect_small_rcvbuf, frame};
 use common::ws::{WsClient, connect_over, field, try_connect};
 use common::{Opts, StandIn};
 use tungstenite::Message;
@@ -173,14 +173,36 @@ fn nuisance_thread(port: u16, stop: Arc<AtomicBool>, bad: Arc<AtomicU64>) {
             }
             last_refresh = Instant::now();
         }
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let mut s = handshake(port);
+        if let Some(mut s) = try_handshake(port) {
             let _ = s.write_all(&bad_frames[k % bad_frames.len()]);
             k += 1;
             bad.fetch_add(1, Ordering::Relaxed);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A raw upgraded connection, or None while the module is away (unload/load).
+fn try_handshake(port: u16) -> Option<std::net::TcpStream> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut req = format!("GET /ami HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for h in common::raw::UPGRADE_HEADERS {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).ok()?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    head.starts_with(b"HTTP/1.1 101").then_some(s)
 }
 
 /// Core RSS (KiB), fds and threads.
