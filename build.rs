@@ -37,6 +37,32 @@ const HOST_FNS: &[&str] = &[
     "__ast_dummy_channel_alloc",
     "pbx_retrieve_variable",
     "ast_func_read",
+    "__ast_free",
+    "__ao2_lock",
+    "__ao2_unlock",
+    "ast_var_name",
+    "ast_var_value",
+    "ast_channel_snapshot_get_latest",
+    "ast_manager_build_channel_state_string",
+    "ast_channel_uniqueid",
+    "ast_channel_appl",
+    "ast_channel_data",
+    "ast_channel_tech",
+    "ast_channel_dialed",
+    "ast_channel_connected_effective_id",
+    "ast_channel_whentohangup",
+    "ast_channel_creationtime",
+    "ast_channel_varshead",
+    "ast_channel_callgroup",
+    "ast_channel_pickupgroup",
+    "ast_channel_nativeformats",
+    "ast_channel_readformat",
+    "ast_channel_writeformat",
+    "ast_channel_readtrans",
+    "ast_channel_writetrans",
+    "ast_format_get_name",
+    "ast_format_cap_get_names",
+    "ast_translate_path_to_str",
 ];
 
 /// Host data we read.
@@ -46,6 +72,7 @@ const HOST_VARS: &[&str] = &[
     "ast_verb_sys_level",
     "ast_startuptime",
     "ast_lastreloadtime",
+    "ast_config_AST_SYSTEM_NAME",
 ];
 
 /// Host types whose layout we rely on.
@@ -57,6 +84,14 @@ const HOST_TYPES: &[&str] = &[
     "ast_flags",
     "manager_custom_hook",
     "manager_hook_t",
+    "ast_str",
+    "ast_var_t",
+    "varshead",
+    "ast_party_id",
+    "ast_party_dialed",
+    "ast_channel_tech",
+    "ast_channel_snapshot",
+    "ast_channel_snapshot_bridge",
 ];
 
 fn main() {

@@ -16,7 +16,7 @@
 //! --bench soak` is the CI run. Loopback only.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod common;
 
 use std::io::Write;

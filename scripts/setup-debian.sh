@@ -17,6 +17,10 @@ command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 # The Autobahn conformance test (tests/ws_autobahn.rs) runs kosoku from a virtualenv.
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# The web client tests (node --test web/test/) need Node 18 or newer.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+# The NATS publisher's tests (tests/nats_publish.rs) start a real nats-server with JetStream.
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq "${need[@]}" >/dev/null

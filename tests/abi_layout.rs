@@ -56,6 +56,39 @@ const LAYOUT: &[(&str, &str)] = &[
     ("manager_custom_hook", "file"),
     ("manager_custom_hook", "helper"),
     ("manager_custom_hook", "list.next"),
+    // What Status reads (asterisk-headers/ami_ws/status.h).
+    ("ast_str", ""),
+    ("ast_str", "__AST_STR_LEN"),
+    ("ast_str", "__AST_STR_USED"),
+    ("ast_str", "__AST_STR_TS"),
+    ("ast_str", "__AST_STR_STR"),
+    ("ast_var_t", "entries.next"),
+    ("ast_var_t", "value"),
+    ("ast_var_t", "name"),
+    ("varshead", ""),
+    ("varshead", "first"),
+    ("varshead", "last"),
+    ("ast_party_name", ""),
+    ("ast_party_name", "str"),
+    ("ast_party_name", "valid"),
+    ("ast_party_number", ""),
+    ("ast_party_number", "str"),
+    ("ast_party_number", "valid"),
+    ("ast_party_subaddress", ""),
+    ("ast_party_id", ""),
+    ("ast_party_id", "name"),
+    ("ast_party_id", "number"),
+    ("ast_party_id", "subaddress"),
+    ("ast_party_id", "tag"),
+    ("ast_party_dialed", ""),
+    ("ast_party_dialed", "number.str"),
+    ("ast_channel_tech", "type"),
+    ("ast_channel_tech", "description"),
+    ("ast_channel_snapshot", ""),
+    ("ast_channel_snapshot", "bridge"),
+    ("ast_channel_snapshot", "state"),
+    ("ast_channel_snapshot", "manager_vars"),
+    ("ast_channel_snapshot_bridge", "id"),
 ];
 
 fn probe_source(includes: &str) -> String {
@@ -133,7 +166,9 @@ fn our_declarations_match_a_real_asterisk_include_tree() {
             "#define AST_MODULE_SELF_SYM __internal_res_ami_websocket_self\n\
              #define AST_MODULE \"res_ami_websocket\"\n\
              #include \"asterisk.h\"\n#include \"asterisk/module.h\"\n#include \"asterisk/cli.h\"\n\
-             #include \"asterisk/config.h\"\n#include \"asterisk/manager.h\"",
+             #include \"asterisk/config.h\"\n#include \"asterisk/manager.h\"\n\
+             #include \"asterisk/channel.h\"\n#include \"asterisk/chanvars.h\"\n\
+             #include \"asterisk/strings.h\"\n#include \"asterisk/stasis_channels.h\"",
         ),
         &[real],
     );
@@ -223,6 +258,12 @@ fn our_function_declarations_are_compatible_with_a_real_include_tree() {
         "pbx",
         "channel",
         "astobj2",
+        "strings",
+        "chanvars",
+        "stasis_channels",
+        "format",
+        "format_cap",
+        "translate",
     ] {
         src.push_str(&format!("#include \"asterisk/{h}.h\"\n"));
     }

@@ -11,4 +11,6 @@
 #include "manager.h"
 #include "core.h"
 #include "channel.h"
+#include "paths.h"
+#include "status.h"
 #endif

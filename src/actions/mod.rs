@@ -5,6 +5,7 @@ pub mod execute;
 pub mod own;
 pub mod pool;
 pub mod privileges;
+pub mod status;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -31,7 +32,6 @@ pub fn start_pool(
 ) -> std::io::Result<ActionPool> {
     ActionPool::start(
         settings.action_threads,
-        settings.max_actions_per_client,
         settings.max_actions_total,
         Arc::new(execute::execute),
         Arc::new(|| {

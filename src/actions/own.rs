@@ -1,6 +1,6 @@
 //! Actions the module answers itself with AMI's meaning because through the hook they would
-//! crash the PBX: Getvar and Hangup (implemented safely), Status (refused, with a pointer to
-//! CoreShowChannels). Replies are shaped exactly like manager.c's.
+//! crash the PBX: Getvar, Hangup, ListCommands and Status (in status.rs), without the session
+//! manager.c dereferences. Replies are shaped exactly like manager.c's.
 
 use crate::ami::message::Message;
 use crate::ami::rules::{GETVAR_FORBIDDEN, function_read_permitted};
@@ -39,11 +39,7 @@ pub fn answer(job: &Job) -> Option<Vec<Message>> {
     } else if is("ListCommands") {
         Some(vec![list_commands(job)])
     } else if is("Status") {
-        Some(vec![error_reply(
-            &job.action,
-            "Status is not available over the WebSocket (it crashes Asterisk when run through \
-             the manager hook); use CoreShowChannels, or Getvar for a channel's variables",
-        )])
+        Some(super::status::status(job))
     } else {
         None
     }

@@ -1,5 +1,5 @@
-//! Channels and dialplan variables: just what Getvar and Hangup need, answered by the module
-//! itself because through the hook both dereference the missing session and crash the PBX.
+//! Channels and dialplan variables: what Getvar, Hangup and Status need, answered by the module
+//! itself because through the hook they dereference the missing session and crash the PBX.
 
 use std::ffi::{CStr, CString, c_char};
 use std::ptr::NonNull;
@@ -85,7 +85,7 @@ impl Channel {
         out
     }
 
-    fn ptr(&self) -> *mut sys::ast_channel {
+    pub(super) fn ptr(&self) -> *mut sys::ast_channel {
         self.0.as_ptr()
     }
 }
@@ -125,5 +125,47 @@ pub fn function(chan: &Channel, expr: &str) -> Option<String> {
     unsafe { sys::ast_func_read(chan.ptr(), f.as_ptr(), workspace.as_mut_ptr(), WORKSPACE) };
     workspace[WORKSPACE - 1] = 0;
     // SAFETY: the workspace is NUL-terminated (last byte forced to NUL above).
+    Some(unsafe { CStr::from_ptr(workspace.as_ptr()) }.to_string_lossy().into_owned())
+}
+
+/// `pbx_retrieve_variable` with a workspace of `len` bytes; `None` when the variable is unset
+/// (the NULL `ret` manager.c then prints).
+pub fn variable_or_null(chan: Option<&Channel>, name: &str, len: usize) -> Option<String> {
+    let var = CString::new(name).ok()?;
+    let mut workspace = vec![0 as c_char; len.max(1)];
+    let mut ret: *mut c_char = std::ptr::null_mut();
+    let c = chan.map_or(std::ptr::null_mut(), Channel::ptr);
+    // SAFETY: as in `variable`: valid string and workspace; ret is NULL or points into the
+    // workspace, copied at once.
+    unsafe {
+        sys::pbx_retrieve_variable(
+            c,
+            var.as_ptr(),
+            &mut ret,
+            workspace.as_mut_ptr(),
+            workspace.len() as i32,
+            std::ptr::null_mut(),
+        )
+    };
+    if ret.is_null() {
+        return None;
+    }
+    // SAFETY: ret is NUL-terminated (the core copies with ast_copy_string).
+    Some(unsafe { CStr::from_ptr(ret) }.to_string_lossy().into_owned())
+}
+
+/// `ast_func_read` with a workspace of `len` bytes; "" when the read fails (< 0), as
+/// generate_status blanks its buffer then.
+pub fn function_checked(chan: &Channel, expr: &str, len: usize) -> Option<String> {
+    let f = CString::new(expr).ok()?;
+    let len = len.max(1);
+    let mut workspace = vec![0 as c_char; len];
+    // SAFETY: valid channel reference, string and workspace of `len` bytes.
+    let r = unsafe { sys::ast_func_read(chan.ptr(), f.as_ptr(), workspace.as_mut_ptr(), len) };
+    if r < 0 {
+        return Some(String::new());
+    }
+    workspace[len - 1] = 0;
+    // SAFETY: NUL-terminated (last byte forced to NUL above).
     Some(unsafe { CStr::from_ptr(workspace.as_ptr()) }.to_string_lossy().into_owned())
 }

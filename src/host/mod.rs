@@ -9,4 +9,5 @@ pub mod log;
 pub mod manager;
 pub mod random;
 pub mod regex;
+pub mod status;
 pub mod thread;

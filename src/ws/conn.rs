@@ -54,8 +54,18 @@ pub struct WsConn {
     pub closing: bool,
     /// Control frames received in the current one-second window, and the window start.
     pub control_frames: (u32, Instant),
-    /// Data messages received in the current one-second window.
+    /// Data messages received before login in the current one-second window.
     pub messages: (u32, Instant),
+    /// Flow control: the loop has stopped reading this client (its queue of actions is full or
+    /// its output is backed up) and watches only writability until there is room.
+    pub paused: bool,
+    /// Readable interest is deregistered in the poll set (follows `paused` after each drive).
+    pub read_off: bool,
+    /// The read budget of one pass ran out with input possibly left (in the socket or inside
+    /// tungstenite/TLS): the loop must come back without waiting for a readiness event.
+    pub more_input: bool,
+    /// Bytes the kernel had taken at the last keep-alive check (progress of a paused client).
+    pub written_seen: u64,
 }
 
 /// Counters shown by `ws show clients`.
@@ -192,6 +202,10 @@ impl Conn {
             closing: false,
             control_frames: (0, now),
             messages: (0, now),
+            paused: false,
+            read_off: false,
+            more_input: false,
+            written_seen: 0,
         }));
         Ok(())
     }
@@ -201,6 +215,11 @@ impl WsConn {
     /// Bytes handed to tungstenite that the kernel has not taken yet.
     pub fn queued(&self) -> u64 {
         self.handed.saturating_sub(self.ws.get_ref().written)
+    }
+
+    /// Output waiting for this client: in tungstenite and in the backlog (for the CLI).
+    pub fn waiting_output(&self) -> u64 {
+        self.queued() + self.backlog.iter().map(|m| m.len() as u64).sum::<u64>()
     }
 
     /// Queues one text message. `Ok(false)`: tungstenite's buffer is full (nothing queued).

@@ -28,6 +28,11 @@ fn live<T>(f: impl FnOnce(&mut HashSet<usize>) -> T) -> T {
     f(LIVE.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashSet::new))
 }
 
+/// Whether `c` is a channel handle the module still holds.
+pub fn is_live(c: usize) -> bool {
+    live(|l| l.contains(&c))
+}
+
 /// Handles the module still holds (a leak if it grows).
 pub fn live_handles() -> usize {
     live(|l| l.len())
@@ -53,6 +58,13 @@ fn handle<'a>(c: *const sys::ast_channel, what: &str) -> &'a mut Handle {
     // SAFETY: the pointer is in LIVE, so it came from Box::into_raw in new_handle and has not
     // been freed; the module uses a handle from one thread at a time.
     unsafe { &mut *(c as *mut Handle) }
+}
+
+/// The name and uniqueid behind a referenced channel pointer (a crash for anything else), and
+/// whether it is a dummy channel.
+pub fn ids(c: *const sys::ast_channel, what: &str) -> (String, String, bool) {
+    let h = handle(c, what);
+    (h.name.to_string_lossy().into_owned(), h.uniqueid.clone(), h.dummy)
 }
 
 #[unsafe(no_mangle)]
@@ -174,7 +186,9 @@ pub extern "C" fn standin_pbx_retrieve_variable(
         match var.as_str() {
             "CHANNEL" => Some(h.name.to_string_lossy().into_owned()),
             "UNIQUEID" => Some(h.uniqueid.clone()),
-            _ => world::with(|w| w.globals.get(&var).cloned()),
+            // ast_str_retrieve_variable: the channel's own variables first, then globals.
+            _ => crate::chanvars::get(&h.uniqueid, &var)
+                .or_else(|| world::with(|w| w.globals.get(&var).cloned())),
         }
     };
     if ret.is_null() {

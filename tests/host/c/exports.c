@@ -18,6 +18,8 @@ int option_verbose;
 /* logger.h: the system verbosity; the stand-in has one console, so it follows option_verbose. */
 int ast_verb_sys_level;
 int option_debug;
+/* paths.h: asterisk.conf systemname; the stand-in has none, as a PBX without the option. */
+const char *ast_config_AST_SYSTEM_NAME = "";
 
 /* Implemented in Rust, in tests/host. */
 void standin_log(int level, const char *file, int line, const char *function, const char *msg);
@@ -168,6 +170,7 @@ int ast_thread_inhibit_escalations(void)
 
 /* Channel and dialplan-variable calls (channel.h, pbx.h, astobj2.h), forwarded to chanapi.rs. */
 int standin_ao2_ref(void *o, int delta);
+int standin_any_ao2_ref(void *o, int delta);
 struct ast_channel *standin_channel_get_by_name(const char *search);
 struct ast_channel *standin_dummy_channel_alloc(void);
 const char *standin_channel_name(const struct ast_channel *chan);
@@ -185,7 +188,7 @@ struct timeval ast_lastreloadtime;
 int __ao2_ref(void *o, int delta, const char *tag, const char *file, int line, const char *func)
 {
 	(void) tag; (void) file; (void) line; (void) func;
-	return standin_ao2_ref(o, delta);
+	return standin_any_ao2_ref(o, delta); /* c/status.c: snapshots, then channels */
 }
 
 struct ast_channel *ast_channel_get_by_name(const char *search)
