@@ -9,6 +9,7 @@ int option_debug;
 int ast_verb_sys_level;
 long ast_startuptime[2];
 long ast_lastreloadtime[2];
+const char *ast_config_AST_SYSTEM_NAME = "";
 
 void ast_log(int level, const char *file, int line, const char *function, const char *fmt, ...)
 {
@@ -43,3 +44,29 @@ NOT_HERE(ast_channel_softhangup_withcause_locked)
 NOT_HERE(__ast_dummy_channel_alloc)
 NOT_HERE(pbx_retrieve_variable)
 NOT_HERE(ast_func_read)
+NOT_HERE(__ast_free)
+NOT_HERE(__ao2_lock)
+NOT_HERE(__ao2_unlock)
+NOT_HERE(ast_var_name)
+NOT_HERE(ast_var_value)
+NOT_HERE(ast_channel_snapshot_get_latest)
+NOT_HERE(ast_manager_build_channel_state_string)
+NOT_HERE(ast_channel_uniqueid)
+NOT_HERE(ast_channel_appl)
+NOT_HERE(ast_channel_data)
+NOT_HERE(ast_channel_tech)
+NOT_HERE(ast_channel_dialed)
+NOT_HERE(ast_channel_connected_effective_id)
+NOT_HERE(ast_channel_whentohangup)
+NOT_HERE(ast_channel_creationtime)
+NOT_HERE(ast_channel_varshead)
+NOT_HERE(ast_channel_callgroup)
+NOT_HERE(ast_channel_pickupgroup)
+NOT_HERE(ast_channel_nativeformats)
+NOT_HERE(ast_channel_readformat)
+NOT_HERE(ast_channel_writeformat)
+NOT_HERE(ast_channel_readtrans)
+NOT_HERE(ast_channel_writetrans)
+NOT_HERE(ast_format_get_name)
+NOT_HERE(ast_format_cap_get_names)
+NOT_HERE(ast_translate_path_to_str)
