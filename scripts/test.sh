@@ -19,6 +19,13 @@ fi
 # Library, stand-in and integration tests (no doc-tests: the crate has none).
 log=$(mktemp)
 cargo test --release --lib --bins --tests -- --test-threads=2 2>&1 | tee "$log"
+# Proven under attack (README): the module under valgrind, every fuzz target for a bounded time
+# (AMI_WS_FUZZ_SECONDS per target, 25 by default, 0 skips), and a one-minute soak.
+./scripts/valgrind.sh
+if [ "${AMI_WS_FUZZ_SECONDS:-25}" != 0 ]; then
+	./scripts/fuzz.sh "${AMI_WS_FUZZ_SECONDS:-25}"
+fi
+SOAK_SECONDS=60 SOAK_CYCLE_SECS=20 SOAK_REPORT_SECS=20 cargo bench --bench soak
 # One closing line for the whole run.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
 rm -f "$log"

@@ -1,7 +1,7 @@
 //! Panic guard for every `extern "C"` entry and every module thread body.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Runs `f`, turning a panic into `on_panic`: a panic must never unwind into Asterisk.
 pub fn ffi_guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
@@ -18,11 +18,24 @@ pub fn thread_guard(name: &str, f: impl FnOnce()) {
     }
 }
 
-static HOOK: Once = Once::new();
+/// Our panic hook is installed (a load installs it, a successful unload removes it).
+static HOOK: AtomicBool = AtomicBool::new(false);
 
-/// Installs (once per process image) a panic hook that sends message and location to the log.
+/// Removes our panic hook (at a successful unload, before the .so is unmapped): the hook is a
+/// heap closure owned by this image's copy of std, so leaving it would leak it on every
+/// unload/load cycle (found by valgrind, tests/valgrind_module.rs).
+pub fn remove_panic_hook() {
+    if HOOK.swap(false, Ordering::AcqRel) {
+        drop(std::panic::take_hook());
+    }
+}
+
+/// Installs (once per load) a panic hook that sends message and location to the log.
 pub fn install_panic_hook() {
-    HOOK.call_once(|| {
+    if HOOK.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let _ = &previous;
@@ -40,7 +53,7 @@ pub fn install_panic_hook() {
                 crate::ast_error!("panic at {at}: {msg}");
             }
         }));
-    });
+    }
 }
 
 /// Runs `f`; a panic becomes `None` (used per connection and per action, so one bad input

@@ -237,7 +237,13 @@ pub(crate) fn unload() -> Result<(), Error> {
     // for running handlers, and a handler may be waiting for this lock.
     let Some(s) = state().take() else { return Ok(()) };
     match teardown(s) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            // Process-wide allocations of this image, freed before Asterisk unmaps it (they
+            // would leak on every unload/load cycle otherwise; tests/valgrind_module.rs).
+            crate::actions::privileges::clear();
+            crate::guard::remove_panic_hook();
+            Ok(())
+        }
         Err(s) => {
             *state() = Some(*s);
             Err(format!(

@@ -152,3 +152,42 @@ fn a_peer_that_never_answers_our_close_is_dropped() {
     assert!(took >= Duration::from_secs(5), "dropped after {took:?}: no time to answer");
     assert!(common::ws::wait_clients(&s, 0, Duration::from_secs(2)));
 }
+
+/// A valid message followed by a bad frame in the same TCP segment: the reply to the valid one
+/// still goes out, then the Close with the bad frame's code (before the fix the reply and the
+/// Close were dropped and the TCP connection just ended; Autobahn cases 3.2-3.4, 4.x, 5.15).
+#[test]
+fn replies_before_a_bad_frame_go_out_then_its_close() {
+    let (_s, port) = start();
+    let cases: [(&str, Vec<u8>, u16); 3] = [
+        (
+            "RSV bits",
+            {
+                let mut f = frame(0x1, b"{}", true);
+                f[0] |= 0x20;
+                f
+            },
+            1002,
+        ),
+        ("reserved opcode", frame(0x3, b"", true), 1002),
+        ("unmasked", frame(0x1, b"{}", false), 1002),
+    ];
+    for (what, bad, code) in cases {
+        let mut sock = handshake(port);
+        let mut bytes =
+            frame(0x1, br#"{"Action":"Challenge","AuthType":"MD5","ActionID":"c1"}"#, true);
+        bytes.extend_from_slice(&bad);
+        sock.write_all(&bytes).expect("send frames");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let (op, reply) = common::raw::read_frame(&mut sock, deadline)
+            .unwrap_or_else(|| panic!("{what}: the reply to the valid message was dropped"));
+        assert_eq!(op, 1, "{what}");
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(reply.contains("\"Challenge\"") && reply.contains("\"c1\""), "{what}: {reply}");
+        assert_eq!(
+            read_close(&mut sock, Duration::from_secs(5)),
+            RawEnd::Close(Some(code)),
+            "{what}"
+        );
+    }
+}

@@ -9,7 +9,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use parking_lot::{Condvar, Mutex};
+// std's locks, not parking_lot's: parking_lot allocates a process-wide table on the first
+// contended wait and never frees it, so every unload/load cycle of the .so leaked it (valgrind).
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::ami::message::Message;
 
@@ -131,14 +133,14 @@ impl ActionPool {
         }
         *self.in_flight.entry(job.conn_id).or_insert(0) += 1;
         self.total += 1;
-        self.inner.queue.lock().jobs.push_back(job);
+        lock(&self.inner.queue).jobs.push_back(job);
         self.inner.ready.notify_one();
         Ok(())
     }
 
     /// Takes finished replies and updates the in-flight counts.
     pub fn take_done(&mut self) -> Vec<Done> {
-        let done = std::mem::take(&mut *self.inner.done.lock());
+        let done = std::mem::take(&mut *lock(&self.inner.done));
         for d in &done {
             if let Some(n) = self.in_flight.get_mut(&d.conn_id) {
                 *n -= 1;
@@ -153,7 +155,7 @@ impl ActionPool {
 
     /// A client went away: drop its queued jobs (running ones finish; their replies are dropped).
     pub fn forget_client(&mut self, conn_id: u64) {
-        let mut q = self.inner.queue.lock();
+        let mut q = lock(&self.inner.queue);
         let before = q.jobs.len();
         q.jobs.retain(|j| j.conn_id != conn_id);
         let dropped = before - q.jobs.len();
@@ -180,7 +182,7 @@ impl ActionPool {
     /// Stops the workers after their current action and joins them.
     pub fn shutdown(&mut self) {
         {
-            let mut q = self.inner.queue.lock();
+            let mut q = lock(&self.inner.queue);
             q.jobs.clear();
             q.stop = true;
         }
@@ -197,11 +199,17 @@ impl Drop for ActionPool {
     }
 }
 
+/// Locks `m`; a poisoned lock is used as is (actions run under catch_unwind, never while a
+/// lock of the pool is held, so the data behind it is consistent).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn worker(inner: &Inner, exec: &Executor, init: &ThreadInit) {
     init();
     loop {
         let job = {
-            let mut q = inner.queue.lock();
+            let mut q = lock(&inner.queue);
             loop {
                 if q.stop {
                     return;
@@ -213,14 +221,14 @@ fn worker(inner: &Inner, exec: &Executor, init: &ThreadInit) {
                     running.insert(job.conn_id);
                     break job;
                 }
-                inner.ready.wait(&mut q);
+                q = inner.ready.wait(q).unwrap_or_else(|e| e.into_inner());
             }
         };
         let frames = crate::guard::catch(|| exec(&job))
             .unwrap_or_else(|| vec![error_reply(&job.action, "Internal error running the action")]);
         // Replies are listed before the client's next action may start: they stay in order.
-        inner.done.lock().push(Done { conn_id: job.conn_id, frames });
-        inner.queue.lock().running.remove(&job.conn_id);
+        lock(&inner.done).push(Done { conn_id: job.conn_id, frames });
+        lock(&inner.queue).running.remove(&job.conn_id);
         inner.ready.notify_one();
         (inner.notify)();
     }
@@ -315,7 +323,7 @@ mod tests {
             let start = Instant::now();
             std::thread::sleep(Duration::from_millis(20));
             let id = j.action.get("ActionID").unwrap_or_default().to_string();
-            l2.lock().push((j.conn_id, id.clone(), start, Instant::now()));
+            l2.lock().unwrap().push((j.conn_id, id.clone(), start, Instant::now()));
             let mut m = Message::default();
             m.push("ActionID", id);
             vec![m]
@@ -337,10 +345,10 @@ mod tests {
             let want: Vec<String> = (0..5).map(|k| format!("{c}-{k}")).collect();
             assert_eq!(replies, want, "client {c}'s replies out of order");
             let runs: Vec<(Instant, Instant)> =
-                log.lock().iter().filter(|e| e.0 == c).map(|e| (e.2, e.3)).collect();
+                log.lock().unwrap().iter().filter(|e| e.0 == c).map(|e| (e.2, e.3)).collect();
             assert!(runs.windows(2).all(|w| w[0].1 <= w[1].0), "client {c}'s actions overlapped");
         }
-        let log = log.lock();
+        let log = log.lock().unwrap();
         let overlap =
             log.iter().any(|a| log.iter().any(|b| a.0 == 1 && b.0 == 2 && a.2 < b.3 && b.2 < a.3));
         assert!(overlap, "different clients never ran in parallel");

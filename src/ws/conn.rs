@@ -229,13 +229,18 @@ impl WsConn {
     /// by lifting the cap for that one frame.
     pub fn queue(&mut self, text: Utf8Bytes) -> Result<bool, Gone> {
         let len = text.len();
+        self.queue_message(Message::Text(text), len)
+    }
+
+    /// Queues one data message of `len` payload bytes (the body of [`WsConn::queue`]).
+    pub fn queue_message(&mut self, msg: Message, len: usize) -> Result<bool, Gone> {
         let frame_len = len + frame_overhead(len) as usize;
         let cap = self.ws.get_config().max_write_buffer_size;
         let lift = frame_len > cap && self.queued() == 0;
         if lift {
             self.ws.set_config(|c| c.max_write_buffer_size = frame_len.saturating_add(cap));
         }
-        let result = self.ws.write(Message::Text(text));
+        let result = self.ws.write(msg);
         if lift {
             self.ws.set_config(|c| c.max_write_buffer_size = cap);
         }
@@ -312,6 +317,20 @@ impl WsConn {
         }
         transport.shutdown();
     }
+}
+
+/// tungstenite's configuration for a client connection under these settings.
+pub fn ws_config(settings: &crate::settings::Settings) -> WebSocketConfig {
+    let write_buffer = 64 * 1024;
+    WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(write_buffer)
+        // Validated at load: max_queued_bytes >= 64 KiB, so this is always > write_buffer
+        // (tungstenite panics otherwise).
+        .max_write_buffer_size(settings.max_queued_bytes.max(write_buffer + 1))
+        .max_message_size(Some(settings.max_message_size))
+        .max_frame_size(Some(settings.max_frame_size))
+        .accept_unmasked_frames(false)
 }
 
 /// The close code for a tungstenite read error (RFC 6455 section 7.4.1).

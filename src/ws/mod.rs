@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod client;
 pub mod conn;
+pub mod echo;
 pub mod http;
 pub mod listener;
 pub mod page;

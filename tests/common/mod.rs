@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod probe;
 pub mod raw;
 pub mod record;
+pub mod tls;
 pub mod ws;
 
 use std::io::{Read, Write};
@@ -74,6 +75,8 @@ pub struct Opts {
     pub max_lifetime: Duration,
     /// Keep a pipe to the stand-in's stdin (see `StandIn::type_line`).
     pub piped_stdin: bool,
+    /// Run the stand-in under this program and its arguments (e.g. valgrind).
+    pub wrapper: Vec<String>,
 }
 
 impl Default for Opts {
@@ -86,6 +89,7 @@ impl Default for Opts {
             extra_args: Vec::new(),
             max_lifetime: Duration::from_secs(600),
             piped_stdin: false,
+            wrapper: Vec::new(),
         }
     }
 }
@@ -171,7 +175,14 @@ impl StandIn {
         }
         let socket = dir.join("ctl.sock");
         let module = opts.module.clone().unwrap_or_else(module_path);
-        let mut cmd = Command::new(standin_bin());
+        let mut cmd = match opts.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(standin_bin());
+                c
+            }
+            None => Command::new(standin_bin()),
+        };
         cmd.arg("--config-dir")
             .arg(&etc)
             .arg("--moddir")

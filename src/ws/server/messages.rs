@@ -58,6 +58,9 @@ impl Server {
                 Err(e) => {
                     let (code, reason) = close_code_for(&e);
                     crate::ast_debug!(1, "ws: client {id} ({peer}): {e}; closing with {code}");
+                    // Replies to the messages before the bad frame go out first, so the Close
+                    // lands at a frame boundary (found by the Autobahn cases 3.2-4.2.5, 5.15).
+                    let _ = w.flush();
                     w.abort_with(code, reason);
                     return Ended::Yes;
                 }
@@ -92,6 +95,13 @@ impl Server {
             }
             Message::Close(_) => Ended::No,
             Message::Frame(_) => Ended::No,
+            Message::Binary(_) if crate::ws::echo::ENABLED => {
+                if window_exceeded(&mut w.messages, now, self.settings.messages_per_second) {
+                    w.start_close(1008, "message rate limit exceeded");
+                    return Ended::No;
+                }
+                crate::ws::echo::echo(w, msg)
+            }
             Message::Binary(_) => {
                 w.start_close(1003, "binary messages are not accepted");
                 Ended::No
@@ -107,6 +117,10 @@ impl Server {
                 {
                     w.start_close(1008, "message rate limit exceeded before login");
                     return Ended::No;
+                }
+                // Test-only echo (Autobahn): the branch point where the AMI part would start.
+                if crate::ws::echo::ENABLED {
+                    return crate::ws::echo::echo(w, Message::Text(text));
                 }
                 let pending = match w.client.decode(text.as_str()) {
                     Ok(msg) => Pending::Action(msg),

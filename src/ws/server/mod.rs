@@ -186,16 +186,7 @@ impl Server {
     }
 
     pub(super) fn ws_config(&self) -> WebSocketConfig {
-        let write_buffer = 64 * 1024;
-        WebSocketConfig::default()
-            .read_buffer_size(8 * 1024)
-            .write_buffer_size(write_buffer)
-            // Validated at load: max_queued_bytes >= 64 KiB, so this is always > write_buffer
-            // (tungstenite panics otherwise).
-            .max_write_buffer_size(self.settings.max_queued_bytes.max(write_buffer + 1))
-            .max_message_size(Some(self.settings.max_message_size))
-            .max_frame_size(Some(self.settings.max_frame_size))
-            .accept_unmasked_frames(false)
+        super::conn::ws_config(&self.settings)
     }
 
     pub(super) fn on_ready(&mut self, token: Token) {
