@@ -33,6 +33,7 @@ pub const OPTIONS: &[&str] = &[
     "action_threads",
     "max_actions_per_client",
     "max_actions_total",
+    "compression",
 ];
 
 /// What to do with a client whose next event the ring has already overwritten.
@@ -89,6 +90,8 @@ pub struct Settings {
     pub max_actions_per_client: usize,
     /// `max_actions_total`: actions in flight (queued or running) in total.
     pub max_actions_total: usize,
+    /// `compression`: negotiate permessage-deflate (RFC 7692) with clients that offer it.
+    pub compression: bool,
 }
 
 impl Default for Settings {
@@ -115,6 +118,7 @@ impl Default for Settings {
             action_threads: 4,
             max_actions_per_client: 16,
             max_actions_total: 256,
+            compression: false,
         }
     }
 }
@@ -243,6 +247,7 @@ impl Settings {
                     "max_actions_total" => {
                         s.max_actions_total = parse_num(&k, v, 1, 100_000)? as usize
                     }
+                    "compression" => s.compression = parse_bool(&k, v)?,
                     _ => return err(format!("unknown option {key} in [general]")),
                 }
             }

@@ -122,6 +122,12 @@ fn show_status(args: &[String]) -> (CliStatus, String) {
     let _ = writeln!(out, "Events delivered:    {}", s.delivered);
     let _ = writeln!(out, "Events lost:         {}", s.lost);
     let _ = writeln!(out, "Actions run:         {}", s.actions);
+    let _ = writeln!(out, "Compressing:         {} (permessage-deflate clients)", s.compressing);
+    let _ = writeln!(
+        out,
+        "Bytes out:           {} raw, {} on the wire",
+        s.bytes_out_raw, s.bytes_out_wire
+    );
     let _ = writeln!(
         out,
         "Rates (last second): {:.0} events/s in, {:.0} deliveries/s out",

@@ -7,9 +7,10 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
-use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::Frame;
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tungstenite::{Message, Utf8Bytes, WebSocket};
+use tungstenite::{Bytes, Message, Utf8Bytes, WebSocket};
 
 use super::client::Client;
 use super::stream::{CountingStream, close_frame, frame_overhead, interrupted, would_block};
@@ -56,6 +57,13 @@ pub struct WsConn {
     pub control_frames: (u32, Instant),
     /// Data messages received in the current one-second window.
     pub messages: (u32, Instant),
+    /// permessage-deflate was negotiated.
+    pub deflate: bool,
+    /// Message payload bytes queued before compression, and frame bytes as sent (both since
+    /// the upgrade; equal without compression).
+    pub bytes_raw: u64,
+    /// See `bytes_raw`.
+    pub bytes_wire: u64,
 }
 
 /// Counters shown by `ws show clients`.
@@ -175,9 +183,22 @@ impl Conn {
         config: WebSocketConfig,
         encoding: Encoding,
         client: Client,
+        inflater: Option<std::sync::Arc<parking_lot::Mutex<super::deflate::Inflater>>>,
     ) -> Result<(), Gone> {
         let sock = self.socket.take().ok_or(Gone)?;
-        let stream = CountingStream { inner: sock, written: 0 };
+        let deflate = inflater.is_some();
+        // With deflate, bytes already read after the head go through the filter too.
+        let (leftover, inflating) = match inflater {
+            Some(inf) => {
+                let max_frame = config.max_frame_size.unwrap_or(usize::MAX);
+                let max_message = config.max_message_size.unwrap_or(usize::MAX);
+                let filter =
+                    super::inflating::Inflating::new(leftover, max_frame, max_message, inf);
+                (Vec::new(), Some(Box::new(filter)))
+            }
+            None => (leftover, None),
+        };
+        let stream = CountingStream { inner: sock, written: 0, inflating };
         let ws = WebSocket::from_partially_read(stream, leftover, Role::Server, Some(config));
         let now = Instant::now();
         self.phase = Phase::Ws(Box::new(WsConn {
@@ -192,6 +213,9 @@ impl Conn {
             closing: false,
             control_frames: (0, now),
             messages: (0, now),
+            deflate,
+            bytes_raw: 0,
+            bytes_wire: 0,
         }));
         Ok(())
     }
@@ -209,14 +233,33 @@ impl WsConn {
     /// and would stall the client for good; it is let through alone, once nothing else waits,
     /// by lifting the cap for that one frame.
     pub fn queue(&mut self, text: Utf8Bytes) -> Result<bool, Gone> {
-        let len = text.len();
+        self.queue_maybe_deflated(text, None)
+    }
+
+    /// Queues one text message, as `deflated` (its permessage-deflate payload, RSV1 set) when
+    /// given and this client negotiated compression. Same contract as [`WsConn::queue`].
+    pub fn queue_maybe_deflated(
+        &mut self,
+        text: Utf8Bytes,
+        deflated: Option<Bytes>,
+    ) -> Result<bool, Gone> {
+        let raw_len = text.len();
+        let (message, len) = match deflated.filter(|_| self.deflate) {
+            Some(payload) => {
+                let len = payload.len();
+                let mut frame = Frame::message(payload, OpCode::Data(Data::Text), true);
+                frame.header_mut().rsv1 = true;
+                (Message::Frame(frame), len)
+            }
+            None => (Message::Text(text), raw_len),
+        };
         let frame_len = len + frame_overhead(len) as usize;
         let cap = self.ws.get_config().max_write_buffer_size;
         let lift = frame_len > cap && self.queued() == 0;
         if lift {
             self.ws.set_config(|c| c.max_write_buffer_size = frame_len.saturating_add(cap));
         }
-        let result = self.ws.write(Message::Text(text));
+        let result = self.ws.write(message);
         if lift {
             self.ws.set_config(|c| c.max_write_buffer_size = cap);
         }
@@ -227,6 +270,8 @@ impl WsConn {
             Err(_) => return Err(Gone),
         }
         self.handed += len as u64 + frame_overhead(len);
+        self.bytes_raw += raw_len as u64;
+        self.bytes_wire += len as u64 + frame_overhead(len);
         self.flushed = false;
         Ok(true)
     }

@@ -133,13 +133,20 @@ pub fn ok_response(content_type: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// The 101 answer that turns the connection into a WebSocket.
-pub fn switching_protocols(accept_key: &str, subprotocol: Option<&str>) -> Vec<u8> {
+pub fn switching_protocols(
+    accept_key: &str,
+    subprotocol: Option<&str>,
+    extensions: Option<&str>,
+) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {accept_key}\r\n"
     );
     if let Some(p) = subprotocol {
         out.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+    }
+    if let Some(e) = extensions {
+        out.push_str(&format!("Sec-WebSocket-Extensions: {e}\r\n"));
     }
     out.push_str("\r\n");
     out.into_bytes()
@@ -204,7 +211,7 @@ Sec-WebSocket-Version: 13\r\n\r\nEXTRA";
         assert!(r.starts_with("HTTP/1.1 403 Forbidden\r\n"));
         assert!(r.contains("Content-Length: 14\r\n"));
         assert!(r.ends_with("\r\n\r\n403 Forbidden\n"));
-        let s = String::from_utf8(switching_protocols("abc", Some("ami-json"))).unwrap();
+        let s = String::from_utf8(switching_protocols("abc", Some("ami-json"), None)).unwrap();
         assert!(s.contains("Sec-WebSocket-Protocol: ami-json\r\n"));
     }
 }

@@ -3,7 +3,9 @@
 pub mod cli;
 pub mod client;
 pub mod conn;
+pub mod deflate;
 pub mod http;
+pub mod inflating;
 pub mod listener;
 pub mod page;
 pub mod rates;

@@ -67,6 +67,12 @@ pub struct Status {
     pub in_per_sec: f64,
     /// Deliveries per second to clients (last second).
     pub out_per_sec: f64,
+    /// Message bytes sent to clients before compression (payloads, since load).
+    pub bytes_out_raw: u64,
+    /// Bytes sent to clients as framed on the wire, after compression (since load).
+    pub bytes_out_wire: u64,
+    /// Clients that negotiated permessage-deflate (now).
+    pub compressing: usize,
 }
 
 /// A published picture of the loop.

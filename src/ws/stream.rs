@@ -10,11 +10,23 @@ pub struct CountingStream {
     pub inner: super::transport::Transport,
     /// Bytes written to the socket so far.
     pub written: u64,
+    /// With permessage-deflate: inflates compressed client messages before tungstenite.
+    pub inflating: Option<Box<super::inflating::Inflating>>,
+}
+
+impl CountingStream {
+    /// Why the deflate filter failed the connection (close code and reason), if it did.
+    pub fn deflate_failure(&self) -> Option<(u16, &'static str)> {
+        self.inflating.as_ref().and_then(|i| i.failure)
+    }
 }
 
 impl Read for CountingStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
+        match &mut self.inflating {
+            Some(filter) => filter.read(&mut self.inner, buf),
+            None => self.inner.read(buf),
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod pmd;
 pub mod probe;
 pub mod raw;
 pub mod record;

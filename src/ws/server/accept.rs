@@ -119,7 +119,9 @@ impl Server {
                 conn.answer(http::simple_response(status, reason, extra))
             }
             Decision::Upgrade { accept_key, subprotocol, encoding } => {
-                let answer = http::switching_protocols(&accept_key, subprotocol);
+                let deflate = self.settings.compression && deflate::accepts_offer(&head);
+                let extension = deflate.then_some(deflate::RESPONSE);
+                let answer = http::switching_protocols(&accept_key, subprotocol, extension);
                 // The 101 answer is small; a fresh socket takes it whole. If not, give up.
                 let Some(sock) = conn.socket.as_mut() else { return Ended::Yes };
                 use std::io::Write;
@@ -129,7 +131,9 @@ impl Server {
                 let login_deadline = Instant::now() + self.accounts.general.authtimeout;
                 conn.deadline = Some(login_deadline);
                 let client = Client::new(conn.peer, encoding);
-                if conn.into_websocket(leftover, self.ws_config(), encoding, client).is_err() {
+                let inflater = deflate.then(|| Arc::clone(&self.inflater));
+                let config = self.ws_config();
+                if conn.into_websocket(leftover, config, encoding, client, inflater).is_err() {
                     return Ended::Yes;
                 }
                 self.drive_ws(conn)

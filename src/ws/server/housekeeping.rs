@@ -126,6 +126,8 @@ impl Server {
                 }
             }
             w.client.on_disconnect();
+            self.status.bytes_out_raw += w.bytes_raw;
+            self.status.bytes_out_wire += w.bytes_wire;
         }
         self.actions.forget_client(conn.id);
     }
@@ -173,6 +175,13 @@ impl Server {
         status.in_per_sec = self.rates.in_per_sec;
         status.out_per_sec = self.rates.out_per_sec;
         status.connections = self.conns.len();
+        for c in self.conns.values() {
+            if let Phase::Ws(w) = &c.phase {
+                status.bytes_out_raw += w.bytes_raw;
+                status.bytes_out_wire += w.bytes_wire;
+                status.compressing += usize::from(w.deflate);
+            }
+        }
         status.logged_in = self
             .conns
             .values()

@@ -24,7 +24,14 @@ impl Server {
                 Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
                     return Ended::Yes;
                 }
-                Err(tungstenite::Error::Io(_)) => return Ended::Yes,
+                Err(tungstenite::Error::Io(_)) => {
+                    // The deflate filter refused a message (too big inflated, bad data).
+                    if let Some((code, reason)) = w.ws.get_ref().deflate_failure() {
+                        crate::ast_debug!(1, "ws: client {id} ({peer}): {reason}; closing");
+                        w.abort_with(code, reason);
+                    }
+                    return Ended::Yes;
+                }
                 Err(e) => {
                     let (code, reason) = close_code_for(&e);
                     crate::ast_debug!(1, "ws: client {id} ({peer}): {e}; closing with {code}");

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod accept;
+mod compress;
 mod housekeeping;
 mod messages;
 mod pump;
@@ -22,6 +23,7 @@ use tungstenite::protocol::WebSocketConfig;
 
 use super::client::{Client, Ctx, Outcome};
 use super::conn::{Conn, Ended, Phase, WsConn, close_code_for};
+use super::deflate::{self, Deflater, Inflater};
 use super::http::{self, HeadError, MAX_HEAD};
 use super::shared::{ClientRow, Command, Shared, Snapshot, Status};
 use super::stream::{interrupted, would_block};
@@ -78,6 +80,10 @@ pub struct Server {
     more_work: bool,
     /// The ring's oldest sequence number at the start of this loop pass.
     ring_first: u64,
+    /// permessage-deflate: one compressor for events (each compressed once per encoding).
+    deflater: Deflater,
+    /// One inflater shared by every compressing client (reset per message).
+    inflater: Arc<parking_lot::Mutex<Inflater>>,
 }
 
 impl Server {
@@ -116,6 +122,8 @@ impl Server {
             online: HashMap::new(),
             more_work: false,
             ring_first: 0,
+            deflater: Deflater::default(),
+            inflater: Arc::default(),
         })
     }
 

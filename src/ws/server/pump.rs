@@ -77,8 +77,9 @@ impl Server {
                     continue;
                 }
                 let frame = w.client.frame_for(ev);
-                handed += frame.len();
-                match w.queue(frame) {
+                let deflated = self.deflated(w, ev);
+                handed += deflated.as_ref().map_or(frame.len(), |d| d.len());
+                match w.queue_maybe_deflated(frame, deflated) {
                     Ok(true) => {
                         w.client.counters.events_sent += 1;
                         self.status.delivered += 1;
