@@ -122,7 +122,11 @@ fn show_status(args: &[String]) -> (CliStatus, String) {
     let _ = writeln!(out, "Events delivered:    {}", s.delivered);
     let _ = writeln!(out, "Events lost:         {}", s.lost);
     let _ = writeln!(out, "Actions run:         {}", s.actions);
-    let _ = writeln!(out, "Compressing:         {} (permessage-deflate clients)", s.compressing);
+    let _ = writeln!(
+        out,
+        "Compressing:         {} (permessage-deflate clients; {} compressed messages in)",
+        s.compressing, s.inflated_in
+    );
     let _ = writeln!(
         out,
         "Bytes out:           {} raw, {} on the wire",

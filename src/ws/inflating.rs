@@ -37,6 +37,8 @@ pub struct Inflating {
     inflater: Arc<Mutex<Inflater>>,
     /// Set when the connection must fail; reads then return an error.
     pub failure: Option<Failure>,
+    /// Compressed messages inflated so far.
+    pub inflated: u64,
 }
 
 impl Inflating {
@@ -59,6 +61,7 @@ impl Inflating {
             max_message,
             inflater,
             failure: None,
+            inflated: 0,
         }
     }
 
@@ -159,7 +162,10 @@ impl Inflating {
             let (opcode, data) = self.collecting.take().unwrap_or_default();
             let inflated = self.inflater.lock().inflate(&data, self.max_message);
             match inflated {
-                Ok(message) => self.emit(opcode, &message),
+                Ok(message) => {
+                    self.inflated += 1;
+                    self.emit(opcode, &message)
+                }
                 Err(InflateError::TooBig) => return self.fail(1009, "message too big"),
                 Err(InflateError::Invalid) => return self.fail(1007, "invalid compressed data"),
             }

@@ -73,6 +73,8 @@ pub struct Status {
     pub bytes_out_wire: u64,
     /// Clients that negotiated permessage-deflate (now).
     pub compressing: usize,
+    /// Compressed client messages inflated (since load).
+    pub inflated_in: u64,
 }
 
 /// A published picture of the loop.

@@ -19,6 +19,11 @@ impl CountingStream {
     pub fn deflate_failure(&self) -> Option<(u16, &'static str)> {
         self.inflating.as_ref().and_then(|i| i.failure)
     }
+
+    /// Compressed messages the client sent (and we inflated) so far.
+    pub fn inflated(&self) -> u64 {
+        self.inflating.as_ref().map_or(0, |i| i.inflated)
+    }
 }
 
 impl Read for CountingStream {

@@ -128,6 +128,7 @@ impl Server {
             w.client.on_disconnect();
             self.status.bytes_out_raw += w.bytes_raw;
             self.status.bytes_out_wire += w.bytes_wire;
+            self.status.inflated_in += w.ws.get_ref().inflated();
         }
         self.actions.forget_client(conn.id);
     }
@@ -180,6 +181,7 @@ impl Server {
                 status.bytes_out_raw += w.bytes_raw;
                 status.bytes_out_wire += w.bytes_wire;
                 status.compressing += usize::from(w.deflate);
+                status.inflated_in += w.ws.get_ref().inflated();
             }
         }
         status.logged_in = self
