@@ -12,6 +12,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The browser test (tests/browser_page.rs) drives headless Chromium over DevTools.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The reverse-proxy test (tests/behind_proxy.rs) runs a real nginx in front of the module.
+{ command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq "${need[@]}" >/dev/null

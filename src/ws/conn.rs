@@ -79,8 +79,12 @@ pub struct Counters {
 pub struct Conn {
     /// Our id (shown by the CLI, used by `ws kick`).
     pub id: u64,
-    /// The remote address.
+    /// The client's address: the TCP peer, or the address a trusted proxy forwarded.
     pub peer: SocketAddr,
+    /// The trusted proxy's own address when `peer` was forwarded by it.
+    pub via: Option<SocketAddr>,
+    /// A PROXY protocol header is expected before anything else (trusted peer, option on).
+    pub proxy_pending: bool,
     /// When it connected (wall clock, for the CLI).
     pub since: SystemTime,
     /// The transport until the WebSocket phase takes it over.
@@ -106,6 +110,8 @@ impl Conn {
         Conn {
             id,
             peer,
+            via: None,
+            proxy_pending: false,
             since: SystemTime::now(),
             socket: Some(socket),
             phase: Phase::Head(Vec::new()),

@@ -8,6 +8,7 @@ pub mod http;
 pub mod inflating;
 pub mod listener;
 pub mod page;
+pub mod proxy;
 pub mod rates;
 pub mod recent;
 pub mod server;

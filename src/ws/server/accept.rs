@@ -36,9 +36,12 @@ impl Server {
     pub(super) fn admit(&mut self, mut sock: mio::net::TcpStream, peer: SocketAddr) {
         let ip = peer.ip();
         let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
+        // A trusted proxy carries many clients: its per-address limit applies to the client
+        // address it forwards, once that is known (see forwarded.rs).
+        let from_proxy = proxy::trusted(&self.settings.trusted_proxies, ip);
         let reason = if self.conns.len() >= self.settings.max_clients {
             Some("503 too many clients")
-        } else if from_ip >= self.settings.max_clients_per_ip {
+        } else if !from_proxy && from_ip >= self.settings.max_clients_per_ip {
             Some("503 too many clients from this address")
         } else if self.unauthenticated >= self.accounts.general.authlimit as usize {
             Some("503 too many unauthenticated clients")
@@ -78,7 +81,9 @@ impl Server {
         self.unauthenticated += 1;
         self.status.accepted += 1;
         let deadline = Instant::now() + self.settings.handshake_timeout;
-        self.conns.insert(token, Conn::new(id, peer, transport, deadline));
+        let mut conn = Conn::new(id, peer, transport, deadline);
+        conn.proxy_pending = from_proxy && self.settings.proxy_protocol;
+        self.conns.insert(token, conn);
         self.on_ready(token);
     }
 
@@ -103,10 +108,14 @@ impl Server {
             }
         };
         let leftover = buf[used..].to_vec();
+        let forwarded_tls = match self.apply_forwarded(conn, &head) {
+            Ok(https) => https,
+            Err(ended) => return ended,
+        };
         let policy = OriginPolicy {
             allowed: &self.settings.allowed_origins,
             allow_missing: self.settings.allow_missing_origin,
-            tls: self.tls.is_some(),
+            tls: self.tls.is_some() || forwarded_tls,
         };
         match decide(&head, &policy) {
             Decision::Serve(_) => {

@@ -155,7 +155,10 @@ impl Server {
                     c.since.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
                 let mut row = ClientRow {
                     id: c.id,
-                    peer: c.peer.to_string(),
+                    peer: match c.via {
+                        Some(via) => format!("{},via={via}", c.peer),
+                        None => c.peer.to_string(),
+                    },
                     since,
                     proto: "http".into(),
                     ..ClientRow::default()

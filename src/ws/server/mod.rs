@@ -5,6 +5,7 @@
 
 mod accept;
 mod compress;
+mod forwarded;
 mod housekeeping;
 mod messages;
 mod pump;
@@ -25,6 +26,7 @@ use super::client::{Client, Ctx, Outcome};
 use super::conn::{Conn, Ended, Phase, WsConn, close_code_for};
 use super::deflate::{self, Deflater, Inflater};
 use super::http::{self, HeadError, MAX_HEAD};
+use super::proxy;
 use super::shared::{ClientRow, Command, Shared, Snapshot, Status};
 use super::stream::{interrupted, would_block};
 use super::tls::TlsStream;
@@ -219,6 +221,10 @@ impl Server {
     /// Advances one connection as far as its socket allows.
     pub(super) fn drive(&mut self, conn: &mut Conn) -> Ended {
         match &mut conn.phase {
+            Phase::Head(_) if conn.proxy_pending => match self.drive_proxy(conn) {
+                Ended::No if !conn.proxy_pending => self.drive_head(conn),
+                ended => ended,
+            },
             Phase::Head(_) => self.drive_head(conn),
             Phase::Answer { .. } => conn.write_answer(),
             Phase::Ws(_) => self.drive_ws(conn),
