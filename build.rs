@@ -37,6 +37,7 @@ const HOST_FNS: &[&str] = &[
     "__ast_dummy_channel_alloc",
     "pbx_retrieve_variable",
     "ast_func_read",
+    "ast_str_append",
 ];
 
 /// Host data we read.
@@ -57,6 +58,9 @@ const HOST_TYPES: &[&str] = &[
     "ast_flags",
     "manager_custom_hook",
     "manager_hook_t",
+    "prometheus_callback",
+    "ami_ws_prometheus_register_fn",
+    "ami_ws_prometheus_unregister_fn",
 ];
 
 fn main() {

@@ -9,6 +9,7 @@ pub mod ami;
 pub mod events;
 pub mod guard;
 pub mod host;
+pub mod metrics;
 pub mod rawconf;
 pub mod settings;
 pub mod state;

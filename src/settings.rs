@@ -37,6 +37,8 @@ pub const OPTIONS: &[&str] = &[
     "trusted_proxies",
     "forwarded_header",
     "proxy_protocol",
+    "metrics",
+    "metrics_allowed",
 ];
 
 /// What to do with a client whose next event the ring has already overwritten.
@@ -102,6 +104,10 @@ pub struct Settings {
     pub forwarded_header: crate::ws::proxy::ForwardedHeader,
     /// `proxy_protocol`: trusted peers start every connection with a PROXY v1/v2 header.
     pub proxy_protocol: bool,
+    /// `metrics`: serve the Prometheus text format at `/metrics` on our own port.
+    pub metrics: bool,
+    /// `metrics_allowed`: client addresses that may read our `/metrics`.
+    pub metrics_allowed: Vec<crate::ws::proxy::Cidr>,
 }
 
 impl Default for Settings {
@@ -132,6 +138,9 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             forwarded_header: crate::ws::proxy::ForwardedHeader::XForwardedFor,
             proxy_protocol: false,
+            metrics: false,
+            metrics_allowed: crate::ws::proxy::parse_list("127.0.0.1/32, ::1/128")
+                .unwrap_or_default(),
         }
     }
 }
@@ -278,6 +287,11 @@ impl Settings {
                         }
                     }
                     "proxy_protocol" => s.proxy_protocol = parse_bool(&k, v)?,
+                    "metrics" => s.metrics = parse_bool(&k, v)?,
+                    "metrics_allowed" => {
+                        s.metrics_allowed = crate::ws::proxy::parse_list(v)
+                            .map_err(|e| SettingsError(format!("metrics_allowed: {e}")))?
+                    }
                     _ => return err(format!("unknown option {key} in [general]")),
                 }
             }

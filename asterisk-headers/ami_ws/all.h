@@ -11,4 +11,5 @@
 #include "manager.h"
 #include "core.h"
 #include "channel.h"
+#include "prometheus.h"
 #endif

@@ -71,6 +71,8 @@ pub struct Client {
     held: Option<(Instant, Vec<Utf8Bytes>, bool)>,
     /// Who logged in on this connection; kept after Logoff (the session forgets it then).
     login: Option<LoginRecord>,
+    /// Failed login attempts on this connection (for the metrics).
+    pub auth_failures: u64,
 }
 
 /// What the connection must remember of its login for its end.
@@ -94,6 +96,7 @@ impl Client {
             deferred: Default::default(),
             held: None,
             login: None,
+            auth_failures: 0,
         }
     }
 
@@ -224,6 +227,7 @@ impl Client {
         let mut out = Vec::new();
         if let Some(auth) = &reply.auth {
             self.log_auth(auth);
+            self.auth_failures += u64::from(matches!(auth, AuthOutcome::Failure { .. }));
         }
         let frames: Vec<Utf8Bytes> = reply
             .messages

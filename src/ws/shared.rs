@@ -75,6 +75,18 @@ pub struct Status {
     pub compressing: usize,
     /// Compressed client messages inflated (since load).
     pub inflated_in: u64,
+    /// Counters for the metrics.
+    pub tally: crate::metrics::tally::Tally,
+    /// Connections still in the HTTP phase (request head or plain answer).
+    pub in_handshake: usize,
+    /// Output bytes queued for clients, in total and for the fullest one.
+    pub queued_bytes: u64,
+    /// See `queued_bytes`.
+    pub queued_bytes_max: u64,
+    /// Actions queued or running.
+    pub actions_in_flight: usize,
+    /// Client messages waiting behind a running action of the same client.
+    pub deferred_messages: usize,
 }
 
 /// A published picture of the loop.

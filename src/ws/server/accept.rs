@@ -89,6 +89,9 @@ impl Server {
 
     pub(super) fn drive_head(&mut self, conn: &mut Conn) -> Ended {
         if conn.read_head(MAX_HEAD + 1).is_err() {
+            if conn.socket.as_ref().is_some_and(Transport::tls_handshaking) {
+                self.status.tally.tls_failures += 1;
+            }
             return Ended::Yes;
         }
         let Phase::Head(buf) = &conn.phase else { return Ended::Yes };
@@ -97,6 +100,7 @@ impl Server {
             Ok(None) => return Ended::No,
             Ok(Some(x)) => x,
             Err(HeadError::TooLarge) => {
+                self.status.tally.handshake_refused += 1;
                 return conn.answer(http::simple_response(
                     431,
                     "Request Header Fields Too Large",
@@ -104,6 +108,7 @@ impl Server {
                 ));
             }
             Err(HeadError::Malformed) => {
+                self.status.tally.handshake_refused += 1;
                 return conn.answer(http::simple_response(400, "Bad Request", &[]));
             }
         };
@@ -112,6 +117,9 @@ impl Server {
             Ok(https) => https,
             Err(ended) => return ended,
         };
+        if self.settings.metrics && head.path() == "/metrics" && head.header("Upgrade").is_none() {
+            return self.serve_metrics(conn, &head);
+        }
         let policy = OriginPolicy {
             allowed: &self.settings.allowed_origins,
             allow_missing: self.settings.allow_missing_origin,
@@ -122,6 +130,7 @@ impl Server {
                 conn.answer(http::ok_response("text/html; charset=utf-8", self.page))
             }
             Decision::Refuse(status, reason) => {
+                self.status.tally.handshake_refused += 1;
                 let extra: &[(&str, &str)] =
                     if status == 426 { &[("Sec-WebSocket-Version", "13")] } else { &[] };
                 crate::ast_debug!(1, "ws: {} refused: {status} {reason}", conn.peer);

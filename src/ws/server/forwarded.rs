@@ -33,7 +33,7 @@ impl Server {
                     conn.peer,
                     e.0
                 );
-                self.status.refused += 1;
+                self.status.tally.proxy_header_failures += 1;
                 Ended::Yes
             }
             Ok(Some((header, used))) => {
@@ -83,6 +83,7 @@ impl Server {
         let client = proxy::client_addr(peer, trusted, header, &values);
         let https = forwarded_https(head, header);
         if client != peer && self.rekey(conn, SocketAddr::new(client, 0)).is_err() {
+            self.status.tally.handshake_refused += 1;
             let answer = http::simple_response(503, "Service Unavailable", &[]);
             return Err(conn.answer(answer));
         }

@@ -60,6 +60,9 @@ impl Server {
                         continue;
                     }
                 }
+                if matches!(conn.phase, Phase::Head(_)) {
+                    self.status.tally.handshake_timeouts += 1;
+                }
                 expired.push(*t);
                 continue;
             }
@@ -179,8 +182,15 @@ impl Server {
         status.in_per_sec = self.rates.in_per_sec;
         status.out_per_sec = self.rates.out_per_sec;
         status.connections = self.conns.len();
+        status.actions_in_flight = self.actions.in_flight();
         for c in self.conns.values() {
+            status.in_handshake +=
+                usize::from(matches!(c.phase, Phase::Head(_) | Phase::Answer { .. }));
             if let Phase::Ws(w) = &c.phase {
+                let queued = w.queued();
+                status.queued_bytes += queued;
+                status.queued_bytes_max = status.queued_bytes_max.max(queued);
+                status.deferred_messages += w.client.deferred.len();
                 status.bytes_out_raw += w.bytes_raw;
                 status.bytes_out_wire += w.bytes_wire;
                 status.compressing += usize::from(w.deflate);

@@ -104,6 +104,7 @@ impl Server {
         let running = self.actions.in_flight_for(id);
         if !w.client.deferred.is_empty() || (running > 0 && w.client.answered_here(&msg)) {
             if w.client.deferred.len() + running >= self.settings.max_actions_per_client {
+                self.status.tally.actions_refused += 1;
                 let refusal = error_reply(&msg, "Too many actions in progress for this client");
                 let frame = w.client.encode_reply(&refusal);
                 return self.apply(id, peer, w, vec![Outcome::Reply(frame)]);
@@ -128,7 +129,9 @@ impl Server {
             online: &self.online,
             now: Instant::now(),
         };
+        let failures_before = w.client.auth_failures;
         let outcomes = w.client.handle(msg, &mut ctx);
+        self.status.tally.logins_failed += w.client.auth_failures - failures_before;
         self.apply(id, peer, w, outcomes)
     }
 
@@ -163,6 +166,7 @@ impl Server {
                 }
                 Outcome::LoggedIn(account) => {
                     self.unauthenticated = self.unauthenticated.saturating_sub(1);
+                    self.status.tally.logins_ok += 1;
                     *self.online.entry(account).or_insert(0) += 1;
                 }
                 Outcome::Run(mut job) => {
@@ -170,6 +174,7 @@ impl Server {
                     match self.actions.submit(job) {
                         Ok(()) => self.status.actions += 1,
                         Err(busy) => {
+                            self.status.tally.actions_refused += 1;
                             let frame = w.client.encode_reply(&busy);
                             if w.queue_reply(frame).is_err() {
                                 return Ended::Yes;
@@ -187,6 +192,7 @@ impl Server {
 
     pub(super) fn route_replies(&mut self) {
         for Done { conn_id, frames } in self.actions.take_done() {
+            crate::metrics::tally::count_outcome(&mut self.status.tally, &frames);
             let Some(token) = self.conns.iter().find(|(_, c)| c.id == conn_id).map(|(t, _)| *t)
             else {
                 continue;

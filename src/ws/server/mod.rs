@@ -8,6 +8,7 @@ mod compress;
 mod forwarded;
 mod housekeeping;
 mod messages;
+mod metrics;
 mod pump;
 
 use std::collections::HashMap;
@@ -50,6 +51,8 @@ pub const CLOSE_KICKED: u16 = 4002;
 const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(60);
 /// How long a peer has to read our Close and answer before the connection is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
+/// The snapshot is published at least this often.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 /// Events read from the ring per batch.
 const BATCH: usize = 512;
 /// Bytes handed to one client per pump before giving others a turn.
@@ -84,6 +87,8 @@ pub struct Server {
     ring_first: u64,
     /// permessage-deflate: one compressor for events (each compressed once per encoding).
     deflater: Deflater,
+    /// When the snapshot was last published.
+    published: Instant,
     /// One inflater shared by every compressing client (reset per message).
     inflater: Arc<parking_lot::Mutex<Inflater>>,
 }
@@ -125,6 +130,7 @@ impl Server {
             more_work: false,
             ring_first: 0,
             deflater: Deflater::default(),
+            published: Instant::now(),
             inflater: Arc::default(),
         })
     }
@@ -166,6 +172,11 @@ impl Server {
             self.check_deadlines();
             if let Some(generation) = self.shared.snapshot_wanted() {
                 self.shared.publish(generation, self.snapshot());
+                self.published = Instant::now();
+            } else if self.published.elapsed() >= PUBLISH_EVERY {
+                // Kept fresh for readers that must not wake the loop (res_prometheus scrapes).
+                self.shared.publish(0, self.snapshot());
+                self.published = Instant::now();
             }
         }
         self.close_all(1001, "server shutting down");

@@ -14,7 +14,12 @@ impl Server {
         w.client.counters.events_lost += n;
         self.status.lost += n;
         match self.settings.slow_client {
-            SlowClientPolicy::Disconnect => w.start_close(CLOSE_EVENTS_LOST, "events lost"),
+            SlowClientPolicy::Disconnect => {
+                if !w.closing {
+                    self.status.tally.slow_disconnects += 1;
+                }
+                w.start_close(CLOSE_EVENTS_LOST, "events lost")
+            }
             SlowClientPolicy::Report => {
                 w.client.pending_lost = match w.client.pending_lost {
                     Some((a, _)) => Some((a, last)),
