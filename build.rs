@@ -47,6 +47,7 @@ const HOST_VARS: &[&str] = &[
     "ast_verb_sys_level",
     "ast_startuptime",
     "ast_lastreloadtime",
+    "ast_config_AST_SYSTEM_NAME",
 ];
 
 /// Host types whose layout we rely on.

@@ -16,6 +16,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 || need+=(nginx)
 # The web client tests (node --test web/test/) need Node 18 or newer.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
+# The NATS publisher's tests (tests/nats_publish.rs) start a real nats-server with JetStream.
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq "${need[@]}" >/dev/null

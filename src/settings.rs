@@ -75,7 +75,8 @@ pub struct Settings {
     pub max_message_size: usize,
     /// `max_frame_size`: largest frame a client may send, bytes.
     pub max_frame_size: usize,
-    /// `max_queued_bytes`: output a client may have waiting before it is treated as slow.
+    /// `max_queued_bytes`: output a client may have waiting: beyond it events wait in the ring
+    /// (a slow reader may lose some) and the client's further actions wait (flow control).
     pub max_queued_bytes: usize,
     /// `handshake_timeout`: TCP accept to finished WebSocket handshake.
     pub handshake_timeout: Duration,
@@ -83,7 +84,8 @@ pub struct Settings {
     pub ping_interval: Duration,
     /// `pong_timeout`: time a client has to answer a ping.
     pub pong_timeout: Duration,
-    /// `messages_per_second`: messages a client may send per second (burst of the same size).
+    /// `messages_per_second`: messages a client may send per second before it has logged in
+    /// (close 1008 above). After login, flow control paces a client instead.
     pub messages_per_second: u32,
     /// `ring_size`: events kept for delivery and resume.
     pub ring_size: usize,
@@ -91,9 +93,11 @@ pub struct Settings {
     pub slow_client: SlowClientPolicy,
     /// `action_threads`: threads running actions.
     pub action_threads: usize,
-    /// `max_actions_per_client`: actions in flight per client.
+    /// `max_actions_per_client`: actions one client may have read but not yet answered; when
+    /// full, its socket is not read until one is answered (flow control; nothing is refused).
     pub max_actions_per_client: usize,
-    /// `max_actions_total`: actions in flight (queued or running) in total.
+    /// `max_actions_total`: actions queued or running on the action threads, all clients
+    /// together; further actions wait in their client's queue until there is room.
     pub max_actions_total: usize,
     /// `compression`: negotiate permessage-deflate (RFC 7692) with clients that offer it.
     pub compression: bool,
@@ -108,6 +112,8 @@ pub struct Settings {
     pub metrics: bool,
     /// `metrics_allowed`: client addresses that may read our `/metrics`.
     pub metrics_allowed: Vec<crate::ws::proxy::Cidr>,
+    /// The `[nats]` section: the optional NATS publisher.
+    pub nats: crate::nats::settings::NatsSettings,
 }
 
 impl Default for Settings {
@@ -141,6 +147,7 @@ impl Default for Settings {
             metrics: false,
             metrics_allowed: crate::ws::proxy::parse_list("127.0.0.1/32, ::1/128")
                 .unwrap_or_default(),
+            nats: Default::default(),
         }
     }
 }
@@ -193,8 +200,16 @@ impl Settings {
         let mut addr: IpAddr = s.bind.ip();
         let mut port = s.bind.port();
         for section in &raw.sections {
+            if section.name.eq_ignore_ascii_case("nats") {
+                s.nats = crate::nats::settings::NatsSettings::from_section(section)
+                    .map_err(|e| SettingsError(format!("[nats] {e}")))?;
+                continue;
+            }
             if !section.name.eq_ignore_ascii_case("general") {
-                return err(format!("unknown section [{}]: only [general] is read", section.name));
+                return err(format!(
+                    "unknown section [{}]: only [general] and [nats] are read",
+                    section.name
+                ));
             }
             for (key, value) in &section.entries {
                 let v = value.trim();
@@ -335,7 +350,9 @@ mod tests {
     /// The sample's commented-out `;option = value` lines, as a config.
     fn sample_defaults() -> RawConfig {
         let sample = include_str!("../configs/ami_websocket.conf.sample");
-        let entries = sample
+        // [general] only: the [nats] section has options of the same names.
+        let general = sample.split("\n[nats]\n").next().unwrap_or_default();
+        let entries = general
             .lines()
             .filter_map(|l| l.strip_prefix(';'))
             .filter_map(|l| l.split_once('='))
@@ -355,6 +372,33 @@ mod tests {
             assert!(keys.contains(o), "sample lacks {o}");
         }
         assert_eq!(Settings::from_raw(&raw).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn the_sample_and_the_readme_document_only_real_options() {
+        let sample = include_str!("../configs/ami_websocket.conf.sample");
+        let (general, nats) = sample.split_once("\n[nats]\n").unwrap_or((sample, ""));
+        for line in nats.lines().filter_map(|l| l.strip_prefix(';')) {
+            let Some((key, _)) = line.split_once('=') else { continue };
+            let key = key.trim();
+            if !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                assert!(
+                    crate::nats::settings::OPTIONS.contains(&key),
+                    "the sample's [nats] documents unknown option {key}"
+                );
+            }
+        }
+        for line in general.lines().filter_map(|l| l.strip_prefix(';')) {
+            let Some((key, _)) = line.split_once('=') else { continue };
+            let key = key.trim();
+            if !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                assert!(OPTIONS.contains(&key), "the sample documents unknown option {key}");
+            }
+        }
+        let readme = include_str!("../README.md");
+        for o in OPTIONS {
+            assert!(readme.contains(&format!("`{o}`")), "README's table lacks {o}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::ami::accounts::ManagerConf;
 use crate::events::ring::EventLog;
 use crate::host;
+use crate::nats::{Publisher, Resume};
 use crate::rawconf::Loaded;
 use crate::settings::{CONFIG_FILE, Settings};
 use crate::ws::listener::{self, Listener};
@@ -23,6 +24,7 @@ const UNLOAD_LIMIT: Duration = Duration::from_secs(10);
 /// Everything a load owns, in teardown order (Rust drops fields in declaration order; unload
 /// also tears down explicitly in this order).
 struct ModuleState {
+    nats: Option<Publisher>,
     listener: Option<Listener>,
     hook: Option<host::manager::EventHook>,
     cli: Option<host::cli::CliRegistration>,
@@ -107,6 +109,63 @@ fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Lis
     Ok(l)
 }
 
+/// Starts the NATS publisher when `[nats] enabled = yes`, on the listener's event ring, and
+/// has the network loop wake it for new events.
+fn start_publisher(
+    settings: &Settings,
+    listener: Option<&Listener>,
+    resume: Option<Resume>,
+) -> Result<Option<Publisher>, Error> {
+    if !settings.nats.enabled {
+        return Ok(None);
+    }
+    let Some(l) = listener else {
+        return Err("[nats] enabled = yes needs the event ring of the listener: set \
+                    [general] enabled = yes"
+            .into());
+    };
+    let p = Publisher::start(&settings.nats, Arc::clone(&l.shared.log), resume)?;
+    l.shared.set_tap(Some(p.notifier()));
+    Ok(Some(p))
+}
+
+/// The running publisher's figures, for the CLI.
+pub fn nats_stats() -> Option<(crate::nats::Stats, String)> {
+    let guard = state();
+    let p = guard.as_ref()?.nats.as_ref()?;
+    Some((p.stats(), p.system().to_string()))
+}
+
+/// Applies new `[nats]` settings on reload: an unchanged section keeps the publisher running;
+/// a changed one is checked first (a bad one keeps the old publisher), then the old publisher
+/// stops and the new one continues its stream where it stopped.
+fn reload_publisher(s: &mut ModuleState, new: &Settings) -> Result<(), Error> {
+    let ring = s.listener.as_ref().map(|l| Arc::clone(&l.shared.log));
+    let same_ring = matches!((&s.nats, &ring), (Some(p), Some(r)) if p.uses(r));
+    let unchanged = s.nats.as_ref().is_some_and(|p| *p.settings() == new.nats);
+    if same_ring && unchanged && new.nats.enabled {
+        return Ok(());
+    }
+    if new.nats.enabled {
+        Publisher::check(&new.nats)?;
+    }
+    let mut resume = None;
+    if let Some(p) = s.nats.take() {
+        if let Some(l) = &s.listener {
+            l.shared.set_tap(None);
+        }
+        match p.stop(UNLOAD_LIMIT) {
+            Ok(r) => resume = same_ring.then_some(r),
+            Err(p) => {
+                s.nats = Some(*p);
+                return Err("the NATS publisher did not stop in time; old one kept".into());
+            }
+        }
+    }
+    s.nats = start_publisher(new, s.listener.as_ref(), resume)?;
+    Ok(())
+}
+
 pub(crate) fn load() -> Result<(), Error> {
     crate::guard::install_panic_hook();
     let version = host::core::version();
@@ -130,7 +189,14 @@ pub(crate) fn load() -> Result<(), Error> {
     }
     // Built step by step; on failure, what was built is dropped (torn down) by `?`.
     let listener = if settings.enabled { Some(start_listener(&settings, accounts)?) } else { None };
-    let mut built = ModuleState { listener, hook: None, cli: None, settings };
+    let mut built = ModuleState { nats: None, listener, hook: None, cli: None, settings };
+    match start_publisher(&built.settings, built.listener.as_ref(), None) {
+        Ok(p) => built.nats = p,
+        Err(e) => {
+            let _ = teardown(built);
+            return Err(e);
+        }
+    }
     if let Some(l) = &built.listener {
         let sink: Arc<dyn host::manager::EventSink> = l.shared.log.clone();
         match host::manager::EventHook::register(sink) {
@@ -184,6 +250,12 @@ fn register_metrics() {
 /// Stops the listener first (bounded); only then unregisters the hook and the CLI. On timeout
 /// everything is handed back.
 fn teardown(mut s: ModuleState) -> Result<(), Box<ModuleState>> {
+    if let Some(p) = s.nats.take() {
+        if let Err(p) = p.stop(UNLOAD_LIMIT) {
+            s.nats = Some(*p);
+            return Err(Box::new(s));
+        }
+    }
     if let Some(l) = s.listener.take() {
         if let Err(l) = l.shutdown(UNLOAD_LIMIT) {
             s.listener = Some(l);
@@ -281,6 +353,7 @@ fn reload_config() -> Result<(), Error> {
         }
         (None, false) => {}
     }
+    reload_publisher(s, &settings)?;
     s.settings = settings;
     Ok(())
 }

@@ -29,8 +29,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 fn start(policy: &str) -> (StandIn, u16) {
     let port = free_port();
     let conf = format!(
-        "{}ring_size = {RING}\nmax_queued_bytes = {MAX_QUEUED}\nslow_client = {policy}\n\
-         messages_per_second = 10000\n",
+        "{}ring_size = {RING}\nmax_queued_bytes = {MAX_QUEUED}\nslow_client = {policy}\n",
         default_module_conf(port)
     );
     let manager =

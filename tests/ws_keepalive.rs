@@ -1,6 +1,6 @@
 //! Connection upkeep over real sockets: keep-alive pings (a peer that never answers is closed,
-//! one that reads stays), message and control-frame rate limits (close 1008), and connections
-//! ending from the client side, politely or abruptly.
+//! one that reads stays), the pre-login message and control-frame rate limits (close 1008), and
+//! connections ending from the client side, politely or abruptly.
 
 mod common;
 
@@ -64,17 +64,24 @@ fn a_peer_that_never_answers_pings_is_closed_one_that_reads_stays() {
 }
 
 #[test]
-fn message_flood_is_closed_with_1008() {
+fn message_flood_before_login_is_closed_with_1008_after_login_it_is_paced() {
     let (s, port) = start("messages_per_second = 5\n");
-    let mut flood = login_as(port, "admin", "adminpw");
+    let mut flood = common::ws::connect(port);
     let mut calm = login_as(port, "admin", "adminpw");
     for _ in 0..20 {
-        flood.send_action(&[("Action", "Ping")]);
+        flood.send_action(&[("Action", "Challenge"), ("AuthType", "MD5")]);
     }
     assert_eq!(flood.close_code(Duration::from_secs(5)), Some(1008));
     let id = calm.send_action(&[("Action", "Ping")]);
     assert!(calm.response(&id, Duration::from_secs(5)).is_some(), "the calm client was hit");
     assert!(wait_clients(&s, 1, Duration::from_secs(3)));
+    // Logged in, the same client may send far more than the pre-login rate: flow control paces
+    // it and every action is answered (before flow control this closed with 1008).
+    let ids: Vec<String> = (0..50).map(|_| calm.send_action(&[("Action", "Ping")])).collect();
+    for id in ids {
+        let r = calm.reply(&id, Duration::from_secs(10)).expect("a paced Ping");
+        assert_eq!(field(&r, "Ping"), "Pong");
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! wss://: TLS on the module's port (self-signed certificate made with openssl at test time),
 //! login and events over it, `ws show clients` says TLS, and plaintext to the TLS port (or TLS
-//! to a plain port) fails fast without hurting the listener.
+//! to a plain port) fails fast without hurting the listener, and actions pipelined over TLS
+//! are all answered in order.
 
 mod common;
 
@@ -165,6 +166,27 @@ fn wss_login_events_and_hygiene() {
         }
     }
     assert!(pong, "no Pong over TLS");
+
+    // 500 actions pipelined in one flush: TLS hands the module far more than its window of
+    // actions at once, so it pauses with messages left inside TLS and tungstenite, and must
+    // come back to them without a new readiness event. Every answer arrives, in order.
+    for k in 0..500 {
+        let text = format!(r#"{{"Action":"Ping","ActionID":"tls{k}"}}"#);
+        ws.write(Message::Text(text.into())).unwrap();
+    }
+    ws.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut answers = Vec::new();
+    while Instant::now() < deadline && answers.len() < 500 {
+        if let Ok(Message::Text(t)) = ws.read() {
+            let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+            if v.get("Response").is_some() {
+                answers.push(v["ActionID"].as_str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    let want: Vec<String> = (0..500).map(|k| format!("tls{k}")).collect();
+    assert_eq!(answers, want, "pipelined answers over TLS missing or out of order");
 
     // Reload with a missing certificate: refused, old TLS config kept, client untouched.
     let bad = conf.replace(&crt, "/nonexistent/ws.crt");

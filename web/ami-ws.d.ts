@@ -125,9 +125,18 @@ export interface StateNotification {
   state: AmiState;
 }
 export interface LostNotification {
+  /** First lost WsSeq (from WsEventsLost); '' when restarted. */
   firstLost: string;
+  /** Last lost WsSeq, inclusive; '' when restarted. */
   lastLost: string;
+  /** How many; '' when restarted. */
   count: string;
+  /**
+   * true when the server's numbering began again (Asterisk or the module restarted while the
+   * client was away, seen as a first WsSeq at or below lastSeq that is not a replay): what was
+   * missed is unknown. A restart whose new numbers have already passed lastSeq cannot be seen.
+   */
+  restarted?: boolean;
 }
 export interface ReconnectedNotification {
   /** true when the login carried WsResumeAfter (events missed while away were replayed or reported lost). */

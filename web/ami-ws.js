@@ -14,6 +14,9 @@ const LIMITS = { maxHeaders: 128, maxNameLen: 64, maxValueLen: 1000, maxTotal: 6
 
 const encoder = new TextEncoder();
 
+/** How many recent events' texts are kept to recognise a replay after a reconnect. */
+const RECENT = 256;
+
 /** An error from the client; `code` says what kind (see the .d.ts for the list). */
 export class AmiError extends Error {
   /**
@@ -213,6 +216,10 @@ export class AmiClient {
     this._closedByUser = false;
     /** @type {Record<string, string | string[]> | null} */
     this._loginRefused = null;
+    /** @type {Map<string, string>} the text of the last RECENT events by WsSeq (tells a replay from a restart) */
+    this._recent = new Map();
+    /** no numbered event seen yet on the current socket */
+    this._firstOnSocket = true;
   }
 
   /**
@@ -526,6 +533,7 @@ export class AmiClient {
       }
       this._ws = ws;
       this._loginRefused = null;
+      this._firstOnSocket = true;
       let loggedIn = false;
       let failed = false;
       // The socket must open and the login finish within the call timeout (a black-holed
@@ -614,10 +622,11 @@ export class AmiClient {
   /** @param {any} data */
   _onMessage(data) {
     this._lastRx = this._now();
+    const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
     /** @type {Record<string, string | string[]>} */
     let msg;
     try {
-      msg = JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data));
+      msg = JSON.parse(text);
     } catch {
       this._emit('error', { error: new AmiError('network', 'A message from the server is not JSON (use subprotocol ami-json)') });
       return;
@@ -641,8 +650,14 @@ export class AmiClient {
     }
     const seq = /** @type {string | undefined} */ (msg.WsSeq);
     if (seq !== undefined) {
+      if (this._firstOnSocket) {
+        this._firstOnSocket = false;
+        this._checkRestart(seq, text);
+      }
       if (this.lastSeq !== null && seqCompare(seq, this.lastSeq) <= 0) return; // already delivered
       this.lastSeq = seq;
+      this._recent.set(seq, text);
+      if (this._recent.size > RECENT) this._recent.delete(/** @type {string} */ (this._recent.keys().next().value));
     }
     if (p && p.asyncOriginate && p.response !== null && msg.Event === 'OriginateResponse') {
       if (/^failure$/i.test(String(header(msg, 'Response') ?? ''))) {
@@ -661,6 +676,22 @@ export class AmiClient {
     this._emit(String(msg.Event), msg);
     this._emit('*', msg);
     for (const it of [...this._iterators]) it.push(msg);
+  }
+
+  /**
+   * The first numbered event on a new connection. The server resumes strictly after
+   * WsResumeAfter, so a number at or below lastSeq is either a replay of an event we have
+   * (the same text as we kept: a duplicate, dropped) or a new sequence: Asterisk or the module
+   * restarted and numbers began again at 1. Then what was missed is unknown: a 'lost'
+   * notification with `restarted: true`, and numbering starts over.
+   * @param {string} seq @param {string} text
+   */
+  _checkRestart(seq, text) {
+    if (this.lastSeq === null || seqCompare(seq, this.lastSeq) > 0) return;
+    if (this._recent.get(seq) === text) return;
+    this._recent.clear();
+    this.lastSeq = null;
+    this._emit('lost', { firstLost: '', lastLost: '', count: '', restarted: true });
   }
 
   /** @param {any} p @param {Record<string, string | string[]>} msg */

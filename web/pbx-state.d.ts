@@ -24,7 +24,11 @@ export interface Channel {
   priority: string;
   /** BridgeUniqueid of the bridge it is in, or ''. */
   bridgeId: string;
-  /** From Hold/Unhold; after a snapshot, from its device being ONHOLD (no list reports hold per channel). */
+  /**
+   * From Hold/Unhold. No list reports hold per channel, so a snapshot infers it: chan_pjsip
+   * reports the device of the party that receives the hold indication (the holder's bridge
+   * peer) as ONHOLD, so a channel whose bridge peer's device is ONHOLD is taken as on hold.
+   */
   onHold: boolean;
   application: string;
   applicationData: string;
@@ -169,7 +173,10 @@ export class PbxState extends EventTarget {
   resnapshot(reason: SnapshotReason): Promise<void>;
   /** Folds one event (public for replays and benchmarks). */
   fold(ev: Record<string, string | string[]>, quiet?: boolean): void;
-  /** Deterministic plain copy: sorted keys, sets as sorted arrays, no wall-clock times. */
+  /**
+   * Deterministic plain copy: sorted keys, sets as sorted arrays, no wall-clock times or time
+   * averages (createdAt, joinedAt, parkedAt, holdtime, talktime, lastCall, lastPause).
+   */
   toJSON(): Record<string, any>;
   addEventListener(type: 'change', listener: (e: CustomEvent<ChangeDetail>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: 'snapshot', listener: (e: CustomEvent<SnapshotDetail>) => void, options?: boolean | AddEventListenerOptions): void;

@@ -113,8 +113,8 @@ const FOLDED = new Set([
   'DialBegin', 'DialEnd', 'BridgeCreate', 'BridgeEnter', 'BridgeLeave', 'BridgeDestroy', 'Hold',
   'Unhold', 'ExtensionStatus', 'DeviceStateChange', 'QueueCallerJoin', 'QueueCallerLeave',
   'QueueCallerAbandon', 'QueueMemberStatus', 'QueueMemberAdded', 'QueueMemberRemoved',
-  'QueueMemberPause', 'QueueMemberPenalty', 'QueueMemberRinginuse', 'ParkedCall', 'UnparkedCall',
-  'ParkedCallGiveUp', 'ParkedCallTimeOut', 'ParkedCallSwap',
+  'QueueMemberPause', 'QueueMemberPenalty', 'QueueMemberRinginuse', 'ParkedCall', 'UnParkedCall',
+  'ParkedCallGiveUp', 'ParkedCallTimeOut', 'ParkedCallSwap', 'AgentComplete',
 ]);
 
 /** @typedef {Omit<import('./pbx-state.js').PbxState, keyof EventTarget>} PbxStateApi the declared API (pbx-state.d.ts) */
@@ -297,12 +297,22 @@ export class PbxState extends EventTarget {
         fresh.extensions.set(`${e.exten}@${e.context}`, e);
       }
       for (const it of devs ?? []) fresh.devices.set(h(it, 'Device'), { device: h(it, 'Device'), state: h(it, 'State') });
-      // No list reports hold per channel; a device in state ONHOLD marks its channels held
-      // (a channel's device is its name without the '-<sequence>' suffix).
+      // No list reports hold per channel. chan_pjsip puts the channel that receives the HOLD
+      // indication (the bridge peer of the one whose phone pressed hold, which the Hold event
+      // names) in its hold set, so that peer's device is ONHOLD (channels/chan_pjsip.c
+      // chan_pjsip_indicate, chan_pjsip_devicestate). So a channel is on hold when a bridge
+      // peer's device is ONHOLD (a channel's device: its name without the '-<sequence>' suffix).
+      const deviceOf = (/** @type {string} */ name) => {
+        const dash = name.lastIndexOf('-');
+        return fresh.devices.get(dash > 0 ? name.slice(0, dash) : name);
+      };
       for (const ch of fresh.channels.values()) {
-        const dash = ch.name.lastIndexOf('-');
-        const dev = fresh.devices.get(dash > 0 ? ch.name.slice(0, dash) : ch.name);
-        if (dev && dev.state === 'ONHOLD') ch.onHold = true;
+        const b = ch.bridgeId ? fresh.bridges.get(ch.bridgeId) : undefined;
+        if (!b) continue;
+        for (const peer of b.channels) {
+          const other = peer === ch.uniqueid ? undefined : fresh.channels.get(peer);
+          if (other && deviceOf(other.name)?.state === 'ONHOLD') ch.onHold = true;
+        }
       }
       for (const it of queues ?? []) {
         const name = h(it, 'Queue');
@@ -540,6 +550,13 @@ export class PbxState extends EventTarget {
         chg('queue', q.name, q);
         break;
       }
+      case 'AgentComplete': {
+        // app_queue.c raises it together with update_queue(), which counts the call completed.
+        const q = queueOf(this.queues, h(ev, 'Queue'));
+        q.completed++;
+        chg('queue', q.name, q);
+        break;
+      }
       case 'QueueMemberRemoved': {
         const q = queueOf(this.queues, h(ev, 'Queue'));
         q.members.delete(h(ev, 'Interface'));
@@ -556,7 +573,7 @@ export class PbxState extends EventTarget {
         chg('parked', key, p);
         break;
       }
-      case 'UnparkedCall':
+      case 'UnParkedCall': // spelled so by parking_manager.c (parked_call_message_response)
       case 'ParkedCallGiveUp':
       case 'ParkedCallTimeOut': {
         const key = `${h(ev, 'Parkinglot')}/${h(ev, 'ParkingSpace')}`;
@@ -589,7 +606,8 @@ export class PbxState extends EventTarget {
 
   /**
    * A plain, deterministic copy of the model for equality checks: sorted keys, sets as sorted
-   * arrays, no wall-clock times (createdAt, joinedAt, parkedAt are left out).
+   * arrays, no wall-clock times or time averages (createdAt, joinedAt, parkedAt, a queue's
+   * holdtime and talktime, a member's lastCall and lastPause are left out).
    * @returns {Record<string, any>}
    */
   toJSON() {
@@ -604,7 +622,8 @@ export class PbxState extends EventTarget {
   }
 }
 
-const TIMES = new Set(['createdAt', 'joinedAt', 'parkedAt']);
+/** Wall-clock times and time averages, left out of toJSON(). */
+const TIMES = new Set(['createdAt', 'joinedAt', 'parkedAt', 'holdtime', 'talktime', 'lastCall', 'lastPause']);
 
 /** @param {any} v @returns {any} */
 function plain(v) {

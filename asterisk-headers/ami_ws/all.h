@@ -12,4 +12,5 @@
 #include "core.h"
 #include "channel.h"
 #include "prometheus.h"
+#include "paths.h"
 #endif

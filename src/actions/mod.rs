@@ -31,7 +31,6 @@ pub fn start_pool(
 ) -> std::io::Result<ActionPool> {
     ActionPool::start(
         settings.action_threads,
-        settings.max_actions_per_client,
         settings.max_actions_total,
         Arc::new(execute::execute),
         Arc::new(|| {

@@ -1,7 +1,8 @@
 //! A small pool of action threads: actions never run on the network loop or on Asterisk's
 //! threads. One client's actions run one after another, in the order sent (as AMI runs a
-//! session's actions), different clients' in parallel. Limits on actions in flight per client
-//! and in total; replies go back to the loop through a list and its waker.
+//! session's actions), different clients' in parallel. The loop hands each client's actions
+//! over one at a time and keeps the total under `max_total` (flow control: it waits for
+//! `has_room`); replies go back to the loop through a list and its waker.
 #![forbid(unsafe_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -60,7 +61,6 @@ pub struct ActionPool {
     threads: Vec<JoinHandle<()>>,
     in_flight: HashMap<u64, usize>,
     total: usize,
-    max_per_client: usize,
     max_total: usize,
 }
 
@@ -81,7 +81,6 @@ impl ActionPool {
     /// Starts `threads` workers. `notify` wakes the loop when replies are ready.
     pub fn start(
         threads: usize,
-        max_per_client: usize,
         max_total: usize,
         exec: Executor,
         init: ThreadInit,
@@ -98,7 +97,6 @@ impl ActionPool {
             threads: Vec::new(),
             in_flight: HashMap::new(),
             total: 0,
-            max_per_client,
             max_total,
         };
         for n in 0..threads.max(1) {
@@ -120,13 +118,15 @@ impl ActionPool {
         Ok(pool)
     }
 
-    /// Queues a job, or returns the AMI error to send when a limit is reached.
+    /// Whether another job may be submitted (fewer than `max_total` queued or running).
+    pub fn has_room(&self) -> bool {
+        self.total < self.max_total
+    }
+
+    /// Queues a job, or returns the AMI error to send when the pool is full (the loop checks
+    /// `has_room` first, so this is a safety net, not flow control).
     pub fn submit(&mut self, job: Job) -> Result<(), Message> {
-        let mine = self.in_flight.get(&job.conn_id).copied().unwrap_or(0);
-        if mine >= self.max_per_client {
-            return Err(error_reply(&job.action, "Too many actions in progress for this client"));
-        }
-        if self.total >= self.max_total {
+        if !self.has_room() {
             return Err(error_reply(&job.action, "Server busy: too many actions in progress"));
         }
         *self.in_flight.entry(job.conn_id).or_insert(0) += 1;
@@ -261,7 +261,6 @@ mod tests {
         });
         let mut pool = ActionPool::start(
             3,
-            100,
             1000,
             exec,
             Arc::new(move || {
@@ -287,20 +286,22 @@ mod tests {
     }
 
     #[test]
-    fn limits_refuse_with_an_ami_error() {
+    fn the_total_is_bounded_and_room_comes_back() {
         let exec: Executor = Arc::new(|_j: &Job| {
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(100));
             vec![]
         });
-        let mut pool = ActionPool::start(1, 2, 3, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
+        let mut pool = ActionPool::start(1, 3, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
         pool.submit(job(1, "a")).unwrap();
         pool.submit(job(1, "b")).unwrap();
-        let e = pool.submit(job(1, "c")).unwrap_err();
+        pool.submit(job(2, "c")).unwrap();
+        assert!(!pool.has_room());
+        let e = pool.submit(job(3, "d")).unwrap_err();
         assert_eq!(e.get("Response"), Some("Error"));
-        assert_eq!(e.get("ActionID"), Some("c"));
-        pool.submit(job(2, "d")).unwrap();
-        let e = pool.submit(job(3, "e")).unwrap_err();
+        assert_eq!(e.get("ActionID"), Some("d"));
         assert!(e.get("Message").unwrap().contains("busy"));
+        assert_eq!(wait_done(&mut pool, 1).len(), 1);
+        assert!(pool.has_room());
         pool.forget_client(1);
         pool.shutdown();
     }
@@ -319,8 +320,7 @@ mod tests {
             m.push("ActionID", id);
             vec![m]
         });
-        let mut pool =
-            ActionPool::start(4, 100, 1000, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
+        let mut pool = ActionPool::start(4, 1000, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
         for k in 0..5 {
             for c in [1u64, 2] {
                 pool.submit(job(c, &format!("{c}-{k}"))).unwrap();
@@ -365,8 +365,7 @@ mod tests {
             }
             vec![error_reply(&j.action, "fine")]
         });
-        let mut pool =
-            ActionPool::start(1, 10, 10, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
+        let mut pool = ActionPool::start(1, 10, exec, Arc::new(|| {}), Box::new(|| {})).unwrap();
         pool.submit(job(1, "boom")).unwrap();
         pool.submit(job(1, "next")).unwrap();
         let done = wait_done(&mut pool, 2);

@@ -108,8 +108,9 @@ impl Reply {
     }
 }
 
-/// A logged-in session's rights and preferences, copied from the account at login (a reload
-/// does not change a running session, as in AMI).
+/// A logged-in session's rights and preferences, copied from the account at login. A reload
+/// changes only its read/write classes (`Session::set_classes`); the WebSocket loop ends the
+/// sessions of removed users and changed secrets or ACLs. AMI over TCP changes nothing.
 #[derive(Clone, Debug)]
 pub struct LoggedIn {
     /// The user name as typed in the Login.
@@ -168,6 +169,16 @@ impl Session {
         match &self.state {
             State::LoggedIn(l) => Some(l),
             _ => None,
+        }
+    }
+
+    /// A reload changed the account's read/write classes: applied at once. Events narrowed
+    /// with the Events action stay narrowed (within the new read classes).
+    pub fn set_classes(&mut self, read: u32, write: u32) {
+        if let State::LoggedIn(s) = &mut self.state {
+            s.send_events = if s.send_events == s.read { read } else { s.send_events & read };
+            s.read = read;
+            s.write = write;
         }
     }
 

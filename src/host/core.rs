@@ -46,3 +46,28 @@ pub fn uptime_and_last_reload() -> (u64, u64) {
     let since = |t: i64| if t > 0 { now.saturating_sub(t).max(0) as u64 } else { 0 };
     (since(start), since(reload))
 }
+
+/// Asterisk's system name (asterisk.conf `systemname`), empty when unset.
+pub fn system_name() -> String {
+    // SAFETY: a pointer global exported by the core, set once at startup to a static string
+    // (or "", never NULL in Asterisk; checked anyway).
+    let p = unsafe { std::ptr::addr_of!(sys::ast_config_AST_SYSTEM_NAME).read_volatile() };
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: non-NULL and NUL-terminated, alive for the life of the process.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// The machine's host name (`gethostname`), or `asterisk` when it cannot be read.
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: a writable buffer of the given length; gethostname NUL-terminates within it
+    // when the name fits (we also cut at the first NUL ourselves).
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if rc == 0 && !name.is_empty() => name.to_string(),
+        _ => "asterisk".into(),
+    }
+}

@@ -22,6 +22,12 @@ pub static COMMANDS: &[CliCommand] = &[
         run: show_status,
     },
     CliCommand {
+        command: c"ws show nats",
+        summary: c"Show the AMI WebSocket NATS publisher",
+        usage: c"Usage: ws show nats\n       Shows the NATS publisher ([nats] in ami_websocket.conf): server,\n       events published, confirmed, in flight, rejected, lost, reconnects.\n",
+        run: show_nats,
+    },
+    CliCommand {
         command: c"ws kick",
         summary: c"Disconnect an AMI WebSocket client",
         usage: c"Usage: ws kick <id>\n       Closes the connection with the given id (see ws show clients).\n",
@@ -138,6 +144,18 @@ fn show_status(args: &[String]) -> (CliStatus, String) {
         s.in_per_sec, s.out_per_sec
     );
     (CliStatus::Success, out)
+}
+
+fn show_nats(args: &[String]) -> (CliStatus, String) {
+    if args.len() != 3 {
+        return (CliStatus::ShowUsage, String::new());
+    }
+    match crate::state::nats_stats() {
+        Some((stats, system)) => (CliStatus::Success, crate::nats::cli::render(&stats, &system)),
+        None => {
+            (CliStatus::Success, "NATS publisher is not enabled ([nats] enabled = no).\n".into())
+        }
+    }
 }
 
 fn kick(args: &[String]) -> (CliStatus, String) {

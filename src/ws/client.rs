@@ -38,6 +38,14 @@ pub enum Outcome {
     Close(u16, &'static str),
 }
 
+/// A client message waiting for its turn.
+pub enum Pending {
+    /// A decoded action.
+    Action(Message),
+    /// A message that could not be accepted: its error reply, sent in its turn.
+    Refused(Outcome),
+}
+
 /// What one message handler needs from the loop.
 pub struct Ctx<'a> {
     /// Accounts in force.
@@ -64,9 +72,9 @@ pub struct Client {
     pub counters: Counters,
     /// Events lost (inclusive range) not yet reported to the client.
     pub pending_lost: Option<(u64, u64)>,
-    /// Messages waiting for this client's running action to finish (AMI answers one client's
-    /// actions in order).
-    pub deferred: std::collections::VecDeque<Message>,
+    /// Messages read but not yet answered, oldest first: each waits for the one before it (AMI
+    /// answers one session's actions in order). Its length is what flow control bounds.
+    pub deferred: std::collections::VecDeque<Pending>,
     /// Frames held back until a time (AMI delays the answer to a failed login), then close?
     held: Option<(Instant, Vec<Utf8Bytes>, bool)>,
     /// Who logged in on this connection; kept after Logoff (the session forgets it then).
@@ -114,6 +122,11 @@ impl Client {
     /// login and kept after Logoff, so the connection's end is always counted.
     pub fn account_key(&self) -> Option<String> {
         self.login.as_ref().map(|l| l.account_key.clone())
+    }
+
+    /// Applies new read/write classes from a reload to the logged-in session.
+    pub fn set_classes(&mut self, read: u32, write: u32) {
+        self.session.set_classes(read, write);
     }
 
     /// Whether this connection logged in at some point (it may have logged off since).

@@ -55,7 +55,7 @@ pub struct WsConn {
     pub closing: bool,
     /// Control frames received in the current one-second window, and the window start.
     pub control_frames: (u32, Instant),
-    /// Data messages received in the current one-second window.
+    /// Data messages received before login in the current one-second window.
     pub messages: (u32, Instant),
     /// permessage-deflate was negotiated.
     pub deflate: bool,
@@ -64,6 +64,16 @@ pub struct WsConn {
     pub bytes_raw: u64,
     /// See `bytes_raw`.
     pub bytes_wire: u64,
+    /// Flow control: the loop has stopped reading this client (its queue of actions is full or
+    /// its output is backed up) and watches only writability until there is room.
+    pub paused: bool,
+    /// Readable interest is deregistered in the poll set (follows `paused` after each drive).
+    pub read_off: bool,
+    /// The read budget of one pass ran out with input possibly left (in the socket or inside
+    /// tungstenite/TLS): the loop must come back without waiting for a readiness event.
+    pub more_input: bool,
+    /// Bytes the kernel had taken at the last keep-alive check (progress of a paused client).
+    pub written_seen: u64,
 }
 
 /// Counters shown by `ws show clients`.
@@ -222,6 +232,10 @@ impl Conn {
             deflate,
             bytes_raw: 0,
             bytes_wire: 0,
+            paused: false,
+            read_off: false,
+            more_input: false,
+            written_seen: 0,
         }));
         Ok(())
     }
@@ -231,6 +245,11 @@ impl WsConn {
     /// Bytes handed to tungstenite that the kernel has not taken yet.
     pub fn queued(&self) -> u64 {
         self.handed.saturating_sub(self.ws.get_ref().written)
+    }
+
+    /// Output waiting for this client: in tungstenite and in the backlog (for the CLI).
+    pub fn waiting_output(&self) -> u64 {
+        self.queued() + self.backlog.iter().map(|m| m.len() as u64).sum::<u64>()
     }
 
     /// Queues one text message. `Ok(false)`: tungstenite's buffer is full (nothing queued).

@@ -110,6 +110,9 @@ pub struct Shared {
     snapshot: Mutex<(u64, Snapshot)>,
     snapshot_ready: Condvar,
     requested: AtomicU64,
+    /// Told (by the loop, once per wake-up) that the ring may have new events: the NATS
+    /// publisher. Asterisk's threads never call it.
+    tap: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 impl Shared {
@@ -123,6 +126,19 @@ impl Shared {
             snapshot: Mutex::new((0, Snapshot::default())),
             snapshot_ready: Condvar::new(),
             requested: AtomicU64::new(0),
+            tap: Mutex::new(None),
+        }
+    }
+
+    /// Sets (or clears) who is told about new events.
+    pub fn set_tap(&self, tap: Option<Arc<dyn Fn() + Send + Sync>>) {
+        *self.tap.lock().unwrap_or_else(|e| e.into_inner()) = tap;
+    }
+
+    /// Tells the tap, if any, that the ring may have new events (loop side).
+    pub fn poke_tap(&self) {
+        if let Some(tap) = self.tap.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            tap();
         }
     }
 

@@ -8,6 +8,8 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod nats;
+pub mod pipeline;
 pub mod pmd;
 pub mod probe;
 pub mod raw;

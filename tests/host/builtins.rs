@@ -47,6 +47,7 @@ fn table() -> Vec<&'static Builtin> {
     let mut all: Vec<&'static Builtin> = Vec::new();
     all.extend(CORE.iter());
     all.extend(crate::control::COMMANDS.iter());
+    all.extend(crate::worldcmds::COMMANDS.iter());
     all
 }
 

@@ -268,8 +268,8 @@ impl Call {
 
     /// Puts every live channel of the call into one new bridge.
     fn bridge(&mut self) {
-        let id = world::new_bridge_id();
-        let mut b = Bridge { id: id.clone(), channels: Vec::new() };
+        let mut b = Bridge::new(world::BridgeKind::Basic);
+        let id = b.id.clone();
         hook::bus_event(CALL, "BridgeCreate", &b.state_text());
         world::with(|w| w.bridges.insert(id.clone(), b.clone()));
         for idx in 0..self.chans.len() {
@@ -310,6 +310,11 @@ impl Call {
         }
         for idx in order {
             let Some(name) = self.chan(idx) else { continue };
+            if !world::with(|w| w.channels.contains_key(&name)) {
+                // Already gone (hung up by the world's operations).
+                self.chans[idx] = None;
+                continue;
+            }
             if let Some(bid) = &self.bridge {
                 let left = world::with(|w| {
                     let b = w.bridges.get_mut(bid)?;

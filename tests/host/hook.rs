@@ -17,6 +17,8 @@ use crate::{actions, slog};
 pub const SYSTEM: i32 = 1 << 0;
 /// EVENT_FLAG_CALL
 pub const CALL: i32 = 1 << 1;
+/// EVENT_FLAG_AGENT
+pub const AGENT: i32 = 1 << 5;
 /// EVENT_FLAG_USER
 pub const USER: i32 = 1 << 6;
 /// EVENT_FLAG_DIALPLAN

@@ -13,17 +13,25 @@ mod cliwords;
 mod config;
 mod config_c;
 mod control;
+mod devices;
+mod events;
 mod ffi;
 mod fixture;
 mod hook;
 mod hookstats;
+mod lifecycle;
 mod loader;
 mod logger;
 mod mancmds;
 mod modules;
+mod ops;
+mod parking;
+mod queues;
+mod sched;
 mod scripts;
 mod traffic;
 mod world;
+mod worldcmds;
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -161,6 +169,7 @@ fn main() {
     };
 
     builtins::register_all();
+    world::with(ops::seed);
     hook::start_stasis();
     traffic::start();
     slog!(

@@ -1,6 +1,7 @@
 //! Event traffic: persistent worker threads that run simulated calls (so events arrive from
 //! several threads, as from Asterisk's channel and stasis threads), a generator of calls at a
-//! chosen rate, the replay of the recorded fixture, and UserEvent bursts for load tests.
+//! chosen rate (life-cycle calls of the demo phones, lifecycle.rs, while phones are idle), the
+//! replay of the recorded fixture, and UserEvent bursts for load tests.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -157,12 +158,16 @@ fn generator() {
             continue;
         }
         drop(guard);
-        let from = 1000 + (rand_u64() % 9000) as u32;
-        let to = 1000 + (rand_u64() % 9000) as u32;
-        start_call(Call::new(
-            crate::scripts::traffic_call(from, to, rand_ms(300, 2000), rand_ms(2000, 8000)),
-            None,
-        ));
+        // A life-cycle call between idle demo phones when three are idle; otherwise, at load
+        // rates (2 calls/s or more), a short call between numbered endpoints on the workers.
+        if !crate::lifecycle::start() && r >= 2.0 {
+            let from = 1000 + (rand_u64() % 9000) as u32;
+            let to = 1000 + (rand_u64() % 9000) as u32;
+            start_call(Call::new(
+                crate::scripts::traffic_call(from, to, rand_ms(300, 2000), rand_ms(2000, 8000)),
+                None,
+            ));
+        }
         next += Duration::from_secs_f64(1.0 / r);
         if next + Duration::from_secs(1) < Instant::now() {
             next = Instant::now();

@@ -7,7 +7,7 @@
  * cycles on 10 extensions (Newchannel, Newexten, DialBegin/End, Newstate, NewConnectedLine,
  * BridgeCreate/Enter/Leave/Destroy, Hold/Unhold, HangupRequest, Hangup), DeviceStateChange and
  * ExtensionStatus, a queue (QueueCallerJoin/Leave/Abandon, QueueMemberPause), parking
- * (ParkedCall, UnparkedCall, ParkedCallGiveUp, ParkedCallTimeOut) and VarSet noise, with the
+ * (ParkedCall, UnParkedCall, ParkedCallGiveUp, ParkedCallTimeOut) and VarSet noise, with the
  * header shapes of tests/fixtures/hook-capture-22.10.1.jsonl (Asterisk 22.10.1).
  *
  * Two figures: the store alone (fold() on parsed objects, one 'change' listener attached), and

@@ -501,3 +501,25 @@ test('a connection that never opens fails with network after the timeout; reconn
   assert.equal(client.state, 'open');
   client.close();
 });
+
+test('a server whose numbering restarted (Asterisk or module restart) is not mistaken for duplicates', async () => {
+  const server = new FakeAmi();
+  const clock = new FakeClock();
+  const client = await connect(opts(server, clock, { reconnect: { initialDelay: 100, jitter: 0 } }));
+  const seen = [];
+  const lost = [];
+  client.on('UserEvent', (ev) => seen.push(ev.N));
+  client.on('lost', (l) => lost.push(l));
+  for (let i = 0; i < 5; i++) server.emit({ Event: 'UserEvent', N: `old${i}` }); // WsSeq 1..5
+  server.last.kill();
+  // The PBX restarts: a new ring, numbers from 1 again.
+  server.seq = 0;
+  server.ring = [];
+  await clock.advance(100);
+  assert.equal(client.state, 'open');
+  for (let i = 0; i < 3; i++) server.emit({ Event: 'UserEvent', N: `new${i}` }); // WsSeq 1..3 again
+  assert.deepEqual(seen, ['old0', 'old1', 'old2', 'old3', 'old4', 'new0', 'new1', 'new2']);
+  assert.deepEqual(lost, [{ firstLost: '', lastLost: '', count: '', restarted: true }]);
+  assert.equal(client.lastSeq, '3');
+  client.close();
+});

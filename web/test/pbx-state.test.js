@@ -52,12 +52,14 @@ test('snapshot: every list folded into the model with Asterisk 22 field names', 
   assert.equal(a.connectedNum, '101');
   assert.equal(a.bridgeId, call.bridge);
   assert.equal(a.application, 'Dial');
-  assert.equal(a.onHold, true, 'hold inferred from device state ONHOLD');
+  assert.equal(a.onHold, true, "hold inferred from the peer's device state ONHOLD");
+  assert.equal(s.channels.get(call.b).onHold, false);
   assert.equal(typeof a.createdAt, 'number');
   assert.deepEqual([...s.bridges.get(call.bridge).channels].sort(), [call.a, call.b].sort());
   assert.equal(s.bridges.get(call.bridge).type, 'basic');
-  assert.deepEqual(s.extensions.get('101@default'), { exten: '101', context: 'default', hint: 'PJSIP/101', status: '1', statusText: 'InUse' });
-  assert.deepEqual(s.devices.get('PJSIP/100'), { device: 'PJSIP/100', state: 'ONHOLD' });
+  assert.deepEqual(s.extensions.get('100@default'), { exten: '100', context: 'default', hint: 'PJSIP/100', status: '1', statusText: 'InUse' });
+  assert.deepEqual(s.extensions.get('101@default'), { exten: '101', context: 'default', hint: 'PJSIP/101', status: '16', statusText: 'Hold' });
+  assert.deepEqual(s.devices.get('PJSIP/101'), { device: 'PJSIP/101', state: 'ONHOLD' }, 'the held peer');
   const support = s.queues.get('support');
   assert.equal(support.strategy, 'ringall');
   assert.equal(support.calls, 1);
@@ -78,6 +80,7 @@ test('snapshot: every list folded into the model with Asterisk 22 field names', 
 test('live events during the snapshot are held and applied after it, in WsSeq order', async () => {
   const w = world();
   const call = w.sim.call('100', '101');
+  const other = w.sim.call('102', '103');
   const lists = w.sim.lists();
   // CoreShowChannels answers with a list taken BEFORE these live events (as a real PBX can: the
   // events are raised while the list is being sent). Applied in arrival order without
@@ -86,7 +89,7 @@ test('live events during the snapshot are held and applied after it, in WsSeq or
     const stale = lists.CoreShowChannels();
     w.sim.hold(call.a, true); // Hold raised during the list
     w.sim.call('104', '105'); // a new call during the list
-    w.sim.hangupChannel(call.b); // and a hangup
+    w.sim.hangupChannel(other.b); // and a hangup
     return [
       { Response: 'Success', ActionID: m.ActionID, EventList: 'start', Message: 'Channels will follow' },
       ...stale.map((it) => ({ ...it, ActionID: m.ActionID })),
@@ -99,8 +102,8 @@ test('live events during the snapshot are held and applied after it, in WsSeq or
   s.addEventListener('change', (e) => changes.push(/** @type {CustomEvent} */ (e).detail));
   await s.start();
   assert.equal(s.channels.get(call.a).onHold, true);
-  assert.equal(s.channels.has(call.b), false, 'the hangup during the snapshot is not undone by the stale list');
-  assert.equal(s.channels.size, 3);
+  assert.equal(s.channels.has(other.b), false, 'the hangup during the snapshot is not undone by the stale list');
+  assert.equal(s.channels.size, 5);
   assert.equal(changes.length, 0, 'held events are folded quietly; the snapshot event announces it');
   // And the result equals a fresh snapshot taken now.
   w.server.list('CoreShowChannels', () => w.sim.lists().CoreShowChannels(), COMPLETE.CoreShowChannels);
@@ -166,10 +169,13 @@ test('each fold: channels, dial, bridges, hold, extension and device state, queu
   assert.equal(support.members.get('PJSIP/101').inCall, true, 'QueueMemberStatus');
   assert.equal(support.members.get('PJSIP/101').callsTaken, 5);
   w.sim.raise('QueueMemberStatus', w.sim.memberBlob('PJSIP/101'), 'agent,all'); // back to the world's state
+  w.sim.raise('AgentComplete', { ...w.sim.snap(w.sim.channels.get(q2)), Queue: 'support', Interface: 'PJSIP/101', MemberName: 'Agent 101', HoldTime: '3', TalkTime: '20', Reason: 'caller' }, 'agent,all');
+  assert.equal(support.completed, 1, 'AgentComplete counts a completed call');
+  w.sim.queue.completed++; // the world counts it too
   w.sim.raise('QueueMemberRemoved', { ...w.sim.memberBlob('PJSIP/100'), Interface: 'PJSIP/109' }, 'agent,all');
   assert.equal(support.members.has('PJSIP/109'), false, 'QueueMemberRemoved');
 
-  for (const how of /** @type {const} */ (['UnparkedCall', 'ParkedCallGiveUp', 'ParkedCallTimeOut'])) {
+  for (const how of /** @type {const} */ (['UnParkedCall', 'ParkedCallGiveUp', 'ParkedCallTimeOut'])) {
     const pc = w.sim.call('104', '105');
     w.sim.park(pc);
     const key = 'default/701';

@@ -2,9 +2,9 @@
 /**
  * @file End to end: ami-ws.js and PbxState against the real module (target/release
  * libres_ami_websocket.so) loaded in the stand-in core (target/release/asterisk-standin), over
- * a real WebSocket (Node's global WebSocket; Node 20 re-runs this file with
- * --experimental-websocket). Needs `cargo build --release` first; skips with a message if the
- * binaries are missing.
+ * a real WebSocket: Node's global one (Node 20 re-runs this file with --experimental-websocket),
+ * or on a Node without one (Debian 12's Node 18) the minimal client in testkit/node-ws.js.
+ * Needs `cargo build --release` first; skips with a message if the binaries are missing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, AmiError } from '../ami-ws.js';
 import { PbxState } from '../pbx-state.js';
+import { MiniWebSocket } from '../testkit/node-ws.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const release = resolve(here, '../../target/release');
@@ -60,10 +61,11 @@ async function until(cond, ms, what) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-if (!hasWs && !process.env.AMI_WS_E2E_CHILD) {
+const flagged = process.allowedNodeEnvironmentFlags.has('--experimental-websocket');
+if (!hasWs && flagged && !process.env.AMI_WS_E2E_CHILD) {
+  // Node 20: the platform WebSocket exists behind a flag; run this file again with it.
   test('end to end against the stand-in (re-run with --experimental-websocket)', (t) => {
     if (!built) return t.skip(`skipped: ${standin} or ${moduleSo} not built (cargo build --release)`);
-    if (!process.allowedNodeEnvironmentFlags.has('--experimental-websocket')) return t.skip('skipped: this Node has no WebSocket');
     const env = { ...process.env, AMI_WS_E2E_CHILD: '1' };
     delete env.NODE_TEST_CONTEXT; // else the child speaks the runner's internal protocol, not TAP
     const r = spawnSync(process.execPath, ['--experimental-websocket', '--test', '--test-reporter=tap', fileURLToPath(import.meta.url)], {
@@ -96,7 +98,9 @@ if (!hasWs && !process.env.AMI_WS_E2E_CHILD) {
     try {
       await until(async () => existsSync(sock) && (await rx(sock, 'module show like res_ami_websocket').catch(() => '')).includes('Running'), 60000, 'the stand-in and module');
       const url = `ws://127.0.0.1:${port}/ami`;
-      const opts = { url, username: 'demo', secret: 'demo', reconnect: { initialDelay: 50, maxDelay: 200, factor: 2, jitter: 0 }, heartbeat: { interval: 2000, deadline: 2000 } };
+      // The platform's WebSocket, or (Node 18: none) the test's minimal one.
+      const WebSocket = hasWs ? undefined : MiniWebSocket;
+      const opts = { url, username: 'demo', secret: 'demo', WebSocket, reconnect: { initialDelay: 50, maxDelay: 200, factor: 2, jitter: 0 }, heartbeat: { interval: 2000, deadline: 2000 } };
 
       // Bad credentials: one rejection with code auth (after AMI's one-second delay).
       const bad = await connect({ ...opts, secret: 'nope' }).then(() => null, (e) => e);

@@ -183,7 +183,12 @@ export class PbxSim {
     if (!c || c.hold === on) return;
     c.hold = on;
     this.raise(on ? 'Hold' : 'Unhold', { ...this.snap(c), ...(on ? { MusicClass: 'default' } : {}) });
-    this.device(c.device, on ? 'ONHOLD' : 'INUSE');
+    // The HOLD indication reaches the bridge peer; chan_pjsip reports the peer's device ONHOLD.
+    const b = c.bridge ? this.bridges.get(c.bridge) : undefined;
+    for (const u2 of b ? b.channels : []) {
+      const peer = this.channels.get(u2);
+      if (peer && peer !== c) this.device(peer.device, on ? 'ONHOLD' : 'INUSE');
+    }
   }
 
   /** @param {string} u hangs up one channel (leaves its bridge, destroys an empty bridge) */
@@ -306,7 +311,7 @@ export class PbxSim {
     };
   }
 
-  /** @param {number} space @param {'UnparkedCall' | 'ParkedCallGiveUp' | 'ParkedCallTimeOut'} how */
+  /** @param {number} space @param {'UnParkedCall' | 'ParkedCallGiveUp' | 'ParkedCallTimeOut'} how */
   unpark(space, how) {
     if (!this.parked.has(space)) return;
     const fields = this.parkedFields(space);
@@ -339,7 +344,7 @@ export class PbxSim {
     } else if (r < 0.5 && this.calls.length && this.parked.size < 20) {
       this.park(pick(this.calls));
     } else if (r < 0.55 && this.parked.size) {
-      this.unpark(pick([...this.parked.keys()]), pick(['UnparkedCall', 'ParkedCallGiveUp', 'ParkedCallTimeOut']));
+      this.unpark(pick([...this.parked.keys()]), pick(['UnParkedCall', 'ParkedCallGiveUp', 'ParkedCallTimeOut']));
     } else if (r < 0.62 && this.queue.entries.length < 10) {
       this.queueJoin(`2${Math.floor(this.rnd() * 100)}`);
     } else if (r < 0.68 && this.queue.entries.length) {

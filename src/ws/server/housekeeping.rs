@@ -26,9 +26,7 @@ impl Server {
                     // New connections use the new TLS config; open ones keep their session.
                     self.tls = tls;
                 }
-                Command::Accounts(accounts) => {
-                    self.accounts = accounts;
-                }
+                Command::Accounts(accounts) => self.apply_accounts(accounts),
             }
         }
     }
@@ -67,6 +65,17 @@ impl Server {
                 continue;
             }
             if let Phase::Ws(w) = &mut conn.phase {
+                if w.paused {
+                    // Not read (flow control), so its pongs would go unseen: a client waiting on
+                    // its own actions, or whose output moves, is alive. One whose output has not
+                    // moved is pinged as usual and closed if that goes nowhere either.
+                    let written = w.ws.get_ref().written;
+                    if w.backlog.is_empty() || written != w.written_seen {
+                        w.last_heard = now;
+                        w.ping_sent = None;
+                    }
+                    w.written_seen = written;
+                }
                 if let Some((frames, close)) = w.client.take_due(now) {
                     for f in frames {
                         let _ = w.queue_reply(f);
@@ -172,7 +181,7 @@ impl Server {
                     row.proto = w.encoding.name().into();
                     row.events_sent = w.client.counters.events_sent;
                     row.events_lost = w.client.counters.events_lost;
-                    row.queued = w.queued();
+                    row.queued = w.waiting_output();
                 }
                 row
             })

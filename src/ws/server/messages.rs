@@ -8,8 +8,38 @@ impl Server {
         let id = conn.id;
         let peer = conn.peer;
         let Phase::Ws(w) = &mut conn.phase else { return Ended::Yes };
-        // Read every complete message (edge-triggered: until WouldBlock).
+        w.more_input = false;
+        let mut budget = READ_BUDGET;
+        // Answer what waits, then read while there is room (edge-triggered: until WouldBlock).
         loop {
+            if w.drain_backlog().is_err() {
+                return Ended::Yes;
+            }
+            if self.run_deferred(id, peer, w) == Ended::Yes {
+                let _ = w.flush();
+                return Ended::Yes;
+            }
+            w.paused = !self.has_room(id, w);
+            if w.paused {
+                if w.backlog.is_empty() {
+                    break;
+                }
+                // Output backed up: push it. If the kernel took all of it there is room again,
+                // and no writable event would come (none is raised for a write that did not
+                // block), so go round again instead of waiting for one.
+                match w.flush() {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(_) => return Ended::Yes,
+                }
+            }
+            if budget == 0 {
+                // Fair share used: other clients get a turn; frames left inside tungstenite or
+                // TLS would get no new readiness event, so the loop comes back by itself.
+                w.more_input = true;
+                break;
+            }
+            budget -= 1;
             match w.ws.read() {
                 Ok(msg) => {
                     w.last_heard = Instant::now();
@@ -40,9 +70,6 @@ impl Server {
                 }
             }
         }
-        if w.drain_backlog().is_err() {
-            return Ended::Yes;
-        }
         if w.flush().is_err() {
             return Ended::Yes;
         }
@@ -54,7 +81,7 @@ impl Server {
         Ended::No
     }
 
-    /// Handles one message from the client.
+    /// Handles one message from the client: control frames here, text in its turn.
     pub(super) fn on_message(
         &mut self,
         id: u64,
@@ -65,7 +92,7 @@ impl Server {
         let now = Instant::now();
         match msg {
             Message::Ping(_) | Message::Pong(_) => {
-                if window_exceeded(&mut w.control_frames, now, 20) {
+                if window_exceeded(&mut w.control_frames, now, CONTROL_FRAMES_PER_SECOND) {
                     w.start_close(1008, "too many control frames");
                 }
                 Ended::No
@@ -80,39 +107,22 @@ impl Server {
                 if w.closing {
                     return Ended::No;
                 }
-                if window_exceeded(&mut w.messages, now, self.settings.messages_per_second) {
-                    w.start_close(1008, "message rate limit exceeded");
+                // Before login nothing legitimate sends many messages: a hard limit. After
+                // login, flow control paces the client instead.
+                if !w.client.has_logged_in()
+                    && window_exceeded(&mut w.messages, now, self.settings.messages_per_second)
+                {
+                    w.start_close(1008, "message rate limit exceeded before login");
                     return Ended::No;
                 }
-                match w.client.decode(text.as_str()) {
-                    Ok(msg) => self.dispatch(id, peer, w, msg),
-                    Err(error) => self.apply(id, peer, w, vec![error]),
-                }
+                let pending = match w.client.decode(text.as_str()) {
+                    Ok(msg) => Pending::Action(msg),
+                    Err(error) => Pending::Refused(error),
+                };
+                w.client.deferred.push_back(pending);
+                self.run_deferred(id, peer, w)
             }
         }
-    }
-
-    /// Handles a decoded message now, or queues it behind this client's running action: AMI
-    /// answers one session's actions in order, so nothing may overtake an earlier action.
-    pub(super) fn dispatch(
-        &mut self,
-        id: u64,
-        peer: SocketAddr,
-        w: &mut WsConn,
-        msg: AmiMessage,
-    ) -> Ended {
-        let running = self.actions.in_flight_for(id);
-        if !w.client.deferred.is_empty() || (running > 0 && w.client.answered_here(&msg)) {
-            if w.client.deferred.len() + running >= self.settings.max_actions_per_client {
-                self.status.tally.actions_refused += 1;
-                let refusal = error_reply(&msg, "Too many actions in progress for this client");
-                let frame = w.client.encode_reply(&refusal);
-                return self.apply(id, peer, w, vec![Outcome::Reply(frame)]);
-            }
-            w.client.deferred.push_back(msg);
-            return Ended::No;
-        }
-        self.handle(id, peer, w, msg)
     }
 
     pub(super) fn handle(
@@ -135,16 +145,33 @@ impl Server {
         self.apply(id, peer, w, outcomes)
     }
 
-    /// Runs the messages that waited for this client's actions, in order, until one has to wait
-    /// again.
+    /// Answers this client's waiting messages in order, as far as they may go now: one action
+    /// at a time on the action threads, none while its output is backed up, and none while the
+    /// action threads are at `max_actions_total` (then it waits its turn in `pool_waiters`).
     pub(super) fn run_deferred(&mut self, id: u64, peer: SocketAddr, w: &mut WsConn) -> Ended {
         loop {
-            let Some(front) = w.client.deferred.front() else { return Ended::No };
-            if self.actions.in_flight_for(id) > 0 && w.client.answered_here(front) {
+            if w.closing {
+                w.client.deferred.clear();
                 return Ended::No;
             }
-            let Some(msg) = w.client.deferred.pop_front() else { return Ended::No };
-            if self.handle(id, peer, w, msg) == Ended::Yes {
+            if !w.backlog.is_empty() || self.actions.in_flight_for(id) > 0 {
+                return Ended::No;
+            }
+            let Some(front) = w.client.deferred.front() else { return Ended::No };
+            if let Pending::Action(msg) = front {
+                if !w.client.answered_here(msg) && !self.actions.has_room() {
+                    if !self.pool_waiters.contains(&id) {
+                        self.pool_waiters.push_back(id);
+                    }
+                    return Ended::No;
+                }
+            }
+            let ended = match w.client.deferred.pop_front() {
+                None => return Ended::No,
+                Some(Pending::Action(msg)) => self.handle(id, peer, w, msg),
+                Some(Pending::Refused(error)) => self.apply(id, peer, w, vec![error]),
+            };
+            if ended == Ended::Yes {
                 return Ended::Yes;
             }
         }
@@ -190,36 +217,35 @@ impl Server {
         Ended::No
     }
 
+    /// Hands finished actions' replies to their clients, then lets the clients waiting for room
+    /// on the action threads go on first (oldest first), then the clients just answered: their
+    /// next action, more reading.
     pub(super) fn route_replies(&mut self) {
+        let mut answered = Vec::new();
         for Done { conn_id, frames } in self.actions.take_done() {
             crate::metrics::tally::count_outcome(&mut self.status.tally, &frames);
-            let Some(token) = self.conns.iter().find(|(_, c)| c.id == conn_id).map(|(t, _)| *t)
-            else {
-                continue;
-            };
+            let Some(token) = self.token_of(conn_id) else { continue };
             let Some(mut conn) = self.conns.remove(&token) else { continue };
-            let mut ended = Ended::No;
-            let (id, peer) = (conn.id, conn.peer);
+            let mut gone = false;
             if let Phase::Ws(w) = &mut conn.phase {
                 for f in frames {
                     let f = w.client.encode_reply(&f);
                     if w.queue_reply(f).is_err() {
-                        ended = Ended::Yes;
+                        gone = true;
                         break;
                     }
                 }
-                if ended == Ended::No {
-                    ended = self.run_deferred(id, peer, w);
-                }
-                if ended == Ended::No && w.flush().is_err() {
-                    ended = Ended::Yes;
-                }
             }
-            if ended == Ended::Yes {
+            if gone {
                 self.forget(conn);
-            } else {
-                self.conns.insert(token, conn);
+                continue;
             }
+            self.conns.insert(token, conn);
+            answered.push(token);
+        }
+        self.serve_pool_waiters();
+        for token in answered {
+            self.on_ready(token);
         }
     }
 }

@@ -5,13 +5,15 @@
 
 mod accept;
 mod compress;
+mod flow;
 mod forwarded;
 mod housekeeping;
 mod messages;
 mod metrics;
 mod pump;
+mod revoke;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use mio::{Events, Interest, Poll, Token};
 use tungstenite::Message;
 use tungstenite::protocol::WebSocketConfig;
 
-use super::client::{Client, Ctx, Outcome};
+use super::client::{Client, Ctx, Outcome, Pending};
 use super::conn::{Conn, Ended, Phase, WsConn, close_code_for};
 use super::deflate::{self, Deflater, Inflater};
 use super::http::{self, HeadError, MAX_HEAD};
@@ -33,7 +35,7 @@ use super::stream::{interrupted, would_block};
 use super::tls::TlsStream;
 use super::transport::Transport;
 use super::upgrade::{Decision, OriginPolicy, decide};
-use crate::actions::pool::{ActionPool, Done, error_reply};
+use crate::actions::pool::{ActionPool, Done};
 use crate::ami::accounts::ManagerConf;
 use crate::ami::login::{LoginRateLimiter, RateLimitConfig};
 use crate::ami::message::Message as AmiMessage;
@@ -57,6 +59,11 @@ const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 const BATCH: usize = 512;
 /// Bytes handed to one client per pump before giving others a turn.
 const PUMP_BYTES: usize = 256 * 1024;
+/// Messages read from one client per drive before giving others a turn.
+const READ_BUDGET: usize = 64;
+/// Pings and pongs a client may send per second (close 1008 above): flow control cannot pace
+/// them, since tungstenite answers a ping as it reads it.
+pub const CONTROL_FRAMES_PER_SECOND: u32 = 20;
 
 /// Everything the loop owns.
 pub struct Server {
@@ -91,6 +98,10 @@ pub struct Server {
     published: Instant,
     /// One inflater shared by every compressing client (reset per message).
     inflater: Arc<parking_lot::Mutex<Inflater>>,
+    /// Connections whose read budget ran out: driven again next pass without a readiness event.
+    again: Vec<Token>,
+    /// Clients (ids) whose next action waits for room on the action threads, oldest first.
+    pool_waiters: VecDeque<u64>,
 }
 
 impl Server {
@@ -132,6 +143,8 @@ impl Server {
             deflater: Deflater::default(),
             published: Instant::now(),
             inflater: Arc::default(),
+            again: Vec::new(),
+            pool_waiters: VecDeque::new(),
         })
     }
 
@@ -158,10 +171,11 @@ impl Server {
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept_all(),
-                    WAKER => {}
+                    WAKER => self.shared.poke_tap(),
                     t => self.on_ready(t),
                 }
             }
+            self.drive_again();
             if self.accept_paused_until.is_some_and(|t| Instant::now() >= t) {
                 // The backlog gives no new readiness edge: retry on the timer.
                 self.accept_all();
@@ -216,6 +230,7 @@ impl Server {
         if ended == Ended::Yes || matches!(conn.phase, Phase::Done) {
             self.forget(conn);
         } else {
+            self.sync_interest(token, &mut conn);
             self.conns.insert(token, conn);
         }
     }

@@ -80,6 +80,9 @@ pub fn originate(s: &Session<'_>) -> i32 {
         s.error("Originate with 'Exten' requires 'Context' and 'Priority'");
         return 0;
     }
+    if let Some(device) = pjsip_to_exten(&o) {
+        return originate_in_world(s, &device, &o);
+    }
     if config_c::ast_true(s.get("Async")) {
         traffic::start_call(Call::new(scripts::originate_call(&o), None));
         s.ack("Originate successfully queued");
@@ -89,6 +92,32 @@ pub fn originate(s: &Session<'_>) -> i32 {
     traffic::start_call(Call::new(scripts::originate_call(&o), Some(tx)));
     match rx.recv_timeout(Duration::from_secs(30)) {
         Ok(true) => s.ack("Originate successfully queued"),
+        _ => s.error("Originate failed"),
+    }
+    0
+}
+
+/// A PJSIP phone originated to an extension (no application): a call of the world (ops.rs).
+fn pjsip_to_exten(o: &Originate) -> Option<String> {
+    let (tech, rest) = o.channel.split_once('/')?;
+    let usable = tech.eq_ignore_ascii_case("PJSIP") && o.app.is_empty() && !o.exten.is_empty();
+    usable.then(|| format!("PJSIP/{rest}"))
+}
+
+fn originate_in_world(s: &Session<'_>, device: &str, o: &Originate) -> i32 {
+    let ring = Duration::from_secs(1);
+    let ctx = if o.context.is_empty() { "default" } else { &o.context };
+    if config_c::ast_true(s.get("Async")) {
+        match crate::ops::originate(device, &o.exten, ctx, &o.action_id, ring, None) {
+            Ok(_) => s.ack("Originate successfully queued"),
+            Err(_) => s.error("Originate failed"),
+        }
+        return 0;
+    }
+    let (tx, rx) = channel();
+    let started = crate::ops::originate(device, &o.exten, ctx, &o.action_id, ring, Some(tx));
+    match started.ok().and_then(|_| rx.recv_timeout(Duration::from_secs(30)).ok()) {
+        Some(true) => s.ack("Originate successfully queued"),
         _ => s.error("Originate failed"),
     }
     0
@@ -142,15 +171,22 @@ pub fn hangup(s: &Session<'_>, action: &str) -> i32 {
     0
 }
 
-/// Flags a channel for hangup and wakes the worker driving its call.
+/// Soft-hangs a channel up: a scripted call's worker is flagged and woken; a channel of the
+/// world's operations (ops.rs) is hung up at once (SoftHangupRequest, ...).
 pub fn request_hangup(name: &str, cause: i32) {
-    let call = world::with(|w| {
+    let found = world::with(|w| {
         let c = w.channels.get_mut(name)?;
-        c.hangup = Some(cause);
-        c.call
+        if c.call.is_some() {
+            c.hangup = Some(cause);
+        }
+        Some((c.call, c.uniqueid.clone()))
     });
-    if let Some((worker, id)) = call {
-        traffic::wake(worker, id);
+    match found {
+        Some((Some((worker, id)), _)) => traffic::wake(worker, id),
+        Some((None, uid)) => {
+            let _ = crate::ops::hangup(&uid, cause, true);
+        }
+        None => {}
     }
 }
 
@@ -218,7 +254,7 @@ pub fn bridge_list(s: &Session<'_>) -> i32 {
     let items: Vec<String> = world::with(|w| {
         w.bridges
             .values()
-            .filter(|_| filter.is_empty() || filter == "simple_bridge")
+            .filter(|b| filter.is_empty() || filter == b.technology())
             .map(|b| format!("Event: BridgeListItem\r\n{id}{}\r\n", b.state_text()))
             .collect()
     });
@@ -238,9 +274,20 @@ pub fn extension_state(s: &Session<'_>) -> i32 {
         return 0;
     }
     let context = if s.get("Context").is_empty() { "default" } else { s.get("Context") };
+    let hint = world::with(|w| {
+        crate::ops::seed(w);
+        w.hints.get(exten).copied().filter(|_| context == crate::devices::CONTEXT)
+    });
     s.start_ack();
-    s.append(&format!(
-        "Message: Extension Status\r\nExten: {exten}\r\nContext: {context}\r\nHint: \r\nStatus: -1\r\nStatusText: Unknown\r\n\r\n"
-    ));
+    let text = match hint {
+        Some(state) => {
+            let t = crate::devices::hint_text(exten, state);
+            format!("Message: Extension Status\r\n{t}\r\n")
+        }
+        None => format!(
+            "Message: Extension Status\r\nExten: {exten}\r\nContext: {context}\r\nHint: \r\nStatus: -1\r\nStatusText: Unknown\r\n\r\n"
+        ),
+    };
+    s.append(&text);
     0
 }

@@ -1,5 +1,5 @@
-//! AstDB actions of main/db.c (DBPut, DBGet, DBDel) over an in-memory database, and the empty
-//! lists of modules the stand-in does not simulate further (QueueStatus, PJSIPShowEndpoints).
+//! AstDB actions of main/db.c (DBPut, DBGet, DBDel) over an in-memory database, and the answer
+//! of a module the stand-in does not simulate further (PJSIPShowEndpoints).
 
 use super::Session;
 use crate::world;
@@ -50,13 +50,6 @@ pub fn del(s: &Session<'_>) -> i32 {
         Some(_) => s.ack("Key deleted successfully"),
         None => s.error("Database entry not found"),
     }
-    0
-}
-
-/// No queues configured: the list is empty.
-pub fn queue_status(s: &Session<'_>) -> i32 {
-    s.listack("Queue status will follow", "start");
-    s.list_complete("QueueStatusComplete", 0);
     0
 }
 

@@ -6,6 +6,8 @@ pub mod channels;
 mod config;
 mod core;
 mod db;
+mod lists;
+mod world;
 
 use crate::amimsg::Message;
 use crate::ffi::{Ptr, sys};
@@ -132,6 +134,18 @@ const SIMULATED: &[&str] = &[
     "QueueStatus",
     "PJSIPHangup",
     "PJSIPShowEndpoints",
+    "BridgeInfo",
+    "ExtensionStateList",
+    "DeviceStateList",
+    "QueueSummary",
+    "Parkinglots",
+    "ParkedCalls",
+    "BlindTransfer",
+    "Redirect",
+    "Park",
+    "QueuePause",
+    "QueueAdd",
+    "QueueRemove",
 ];
 
 /// Whether the stand-in simulates this action.
@@ -177,7 +191,19 @@ pub fn dispatch(hook: Ptr<sys::manager_custom_hook>, m: &Message) -> i32 {
         "DBPut" => db::put(&s),
         "DBGet" => db::get(&s),
         "DBDel" => db::del(&s),
-        "QueueStatus" => db::queue_status(&s),
+        "QueueStatus" => lists::queue_status(&s),
+        "QueueSummary" => lists::queue_summary(&s),
+        "BridgeInfo" => lists::bridge_info(&s),
+        "ExtensionStateList" => lists::extension_state_list(&s),
+        "DeviceStateList" => lists::device_state_list(&s),
+        "Parkinglots" => lists::parking_lots(&s),
+        "ParkedCalls" => lists::parked_calls(&s),
+        "BlindTransfer" => world::blind_transfer(&s),
+        "Redirect" => world::redirect(&s),
+        "Park" => world::park(&s),
+        "QueuePause" => world::queue_pause(&s),
+        "QueueAdd" => world::queue_add(&s),
+        "QueueRemove" => world::queue_remove(&s),
         "PJSIPShowEndpoints" => db::pjsip_show_endpoints(&s),
         _ if mancmds::is_late(name) => {
             s.ack(&format!("{name} ran (registered at run time)"));

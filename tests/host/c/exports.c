@@ -19,6 +19,8 @@ int option_verbose;
 /* logger.h: the system verbosity; the stand-in has one console, so it follows option_verbose. */
 int ast_verb_sys_level;
 int option_debug;
+/* paths.h: asterisk.conf systemname; the stand-in has none, as a PBX without the option. */
+const char *ast_config_AST_SYSTEM_NAME = "";
 
 /* Implemented in Rust, in tests/host. */
 void standin_log(int level, const char *file, int line, const char *function, const char *msg);
