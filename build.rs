@@ -69,6 +69,7 @@ const HOST_FNS: &[&str] = &[
     "ast_format_get_name",
     "ast_format_cap_get_names",
     "ast_translate_path_to_str",
+    "ast_str_append",
 ];
 
 /// Host data we read.
@@ -109,6 +110,9 @@ const HOST_TYPES: &[&str] = &[
     "ast_security_event_successful_auth",
     "ast_security_event_chal_resp_failed",
     "ast_security_event_inval_password",
+    "prometheus_callback",
+    "ami_ws_prometheus_register_fn",
+    "ami_ws_prometheus_unregister_fn",
 ];
 
 fn main() {

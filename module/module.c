@@ -34,6 +34,8 @@ static struct ast_module_info mod_info = {
 	.reload = reload_module,
 	.load_pri = AMI_WS_MODPRI_DEFAULT,
 	.support_level = AMI_WS_MODULE_SUPPORT_EXTENDED,
+	/* Loaded first when present (its metrics API is looked up at load), never required. */
+	.optional_modules = "res_prometheus",
 };
 
 static void __attribute__((constructor)) register_module(void)

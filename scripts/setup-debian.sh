@@ -17,6 +17,8 @@ command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 # The Autobahn conformance test (tests/ws_autobahn.rs) runs kosoku from a virtualenv.
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# The reverse-proxy test (tests/behind_proxy.rs) runs a real nginx in front of the module.
+{ command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 || need+=(nginx)
 # The web client tests (node --test web/test/) need Node 18 or newer.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 # The NATS publisher's tests (tests/nats_publish.rs) start a real nats-server with JetStream.

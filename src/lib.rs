@@ -10,6 +10,7 @@ pub mod compat;
 pub mod events;
 pub mod guard;
 pub mod host;
+pub mod metrics;
 pub mod nats;
 pub mod rawconf;
 pub mod settings;

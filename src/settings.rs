@@ -33,6 +33,12 @@ pub const OPTIONS: &[&str] = &[
     "action_threads",
     "max_actions_per_client",
     "max_actions_total",
+    "compression",
+    "trusted_proxies",
+    "forwarded_header",
+    "proxy_protocol",
+    "metrics",
+    "metrics_allowed",
 ];
 
 /// What to do with a client whose next event the ring has already overwritten.
@@ -93,6 +99,19 @@ pub struct Settings {
     /// `max_actions_total`: actions queued or running on the action threads, all clients
     /// together; further actions wait in their client's queue until there is room.
     pub max_actions_total: usize,
+    /// `compression`: negotiate permessage-deflate (RFC 7692) with clients that offer it.
+    pub compression: bool,
+    /// `trusted_proxies`: peers whose forwarded client address (header or PROXY protocol) is
+    /// believed. Empty: nobody's.
+    pub trusted_proxies: Vec<crate::ws::proxy::Cidr>,
+    /// `forwarded_header`: `x-forwarded-for` or `forwarded` (RFC 7239).
+    pub forwarded_header: crate::ws::proxy::ForwardedHeader,
+    /// `proxy_protocol`: trusted peers start every connection with a PROXY v1/v2 header.
+    pub proxy_protocol: bool,
+    /// `metrics`: serve the Prometheus text format at `/metrics` on our own port.
+    pub metrics: bool,
+    /// `metrics_allowed`: client addresses that may read our `/metrics`.
+    pub metrics_allowed: Vec<crate::ws::proxy::Cidr>,
     /// The `[nats]` section: the optional NATS publisher.
     pub nats: crate::nats::settings::NatsSettings,
 }
@@ -121,6 +140,13 @@ impl Default for Settings {
             action_threads: 4,
             max_actions_per_client: 16,
             max_actions_total: 256,
+            compression: false,
+            trusted_proxies: Vec::new(),
+            forwarded_header: crate::ws::proxy::ForwardedHeader::XForwardedFor,
+            proxy_protocol: false,
+            metrics: false,
+            metrics_allowed: crate::ws::proxy::parse_list("127.0.0.1/32, ::1/128")
+                .unwrap_or_default(),
             nats: Default::default(),
         }
     }
@@ -258,6 +284,29 @@ impl Settings {
                     "max_actions_total" => {
                         s.max_actions_total = parse_num(&k, v, 1, 100_000)? as usize
                     }
+                    "compression" => s.compression = parse_bool(&k, v)?,
+                    "trusted_proxies" => {
+                        s.trusted_proxies = crate::ws::proxy::parse_list(v)
+                            .map_err(|e| SettingsError(format!("trusted_proxies: {e}")))?
+                    }
+                    "forwarded_header" => {
+                        use crate::ws::proxy::ForwardedHeader;
+                        s.forwarded_header = match v.to_ascii_lowercase().as_str() {
+                            "x-forwarded-for" => ForwardedHeader::XForwardedFor,
+                            "forwarded" => ForwardedHeader::Forwarded,
+                            _ => {
+                                return err(format!(
+                                    "forwarded_header = {v}: expected x-forwarded-for or forwarded"
+                                ));
+                            }
+                        }
+                    }
+                    "proxy_protocol" => s.proxy_protocol = parse_bool(&k, v)?,
+                    "metrics" => s.metrics = parse_bool(&k, v)?,
+                    "metrics_allowed" => {
+                        s.metrics_allowed = crate::ws::proxy::parse_list(v)
+                            .map_err(|e| SettingsError(format!("metrics_allowed: {e}")))?
+                    }
                     _ => return err(format!("unknown option {key} in [general]")),
                 }
             }
@@ -270,6 +319,11 @@ impl Settings {
         }
         if s.tls_enable && (s.tls_cert_file.is_empty() || s.tls_private_key.is_empty()) {
             return err("tls_enable = yes needs tls_cert_file and tls_private_key".into());
+        }
+        if s.proxy_protocol && s.trusted_proxies.is_empty() {
+            return err(
+                "proxy_protocol = yes needs trusted_proxies (the proxies that send it)".into()
+            );
         }
         if s.max_clients_per_ip > s.max_clients {
             s.max_clients_per_ip = s.max_clients;
@@ -388,6 +442,9 @@ mod tests {
             ("nosuch", "1"),
             ("allowed_origins", "example.com"),
             ("ring_size", "-1"),
+            ("trusted_proxies", "10.0.0.1/8"),
+            ("forwarded_header", "x-real-ip"),
+            ("proxy_protocol", "yes"),
         ] {
             let e = Settings::from_raw(&raw(&[(k, v)])).unwrap_err();
             assert!(e.0.contains(k), "{e}");

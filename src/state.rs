@@ -206,7 +206,30 @@ pub(crate) fn load() -> Result<(), Error> {
         let _ = host::manager::send_action_text(0, "Action: Getvar\r\nVariable: EPOCH\r\n\r\n");
     }
     *state() = Some(built);
+    register_metrics();
     Ok(())
+}
+
+/// Our metrics for res_prometheus's callback: the last published snapshot (at most a second
+/// old; the callback must not wait for the loop) and the ring's counters.
+fn metrics_text() -> Option<String> {
+    let shared = shared()?;
+    let log = &shared.log;
+    let ring = crate::metrics::render::Ring {
+        events_in: log.next_seq().saturating_sub(1),
+        len: log.len(),
+        capacity: log.capacity(),
+    };
+    Some(crate::metrics::render::render(&shared.last_snapshot().status, ring))
+}
+
+/// Registers with res_prometheus when it is loaded (at load, and at reload if it was loaded
+/// later). Never called with the state lock held: res_prometheus holds its scrape lock while
+/// our callback takes that lock.
+fn register_metrics() {
+    if !host::prometheus::registered() && host::prometheus::register(metrics_text) {
+        ast_notice!("{MODULE_NAME}: metrics registered with res_prometheus");
+    }
 }
 
 /// Stops the listener first (bounded); only then unregisters the hook and the CLI. On timeout
@@ -235,13 +258,17 @@ pub(crate) fn unload() -> Result<(), Error> {
     }
     // Take the state out and release the lock before tearing down: unregistering the CLI waits
     // for running handlers, and a handler may be waiting for this lock.
-    let Some(s) = state().take() else { return Ok(()) };
+    let Some(s) = state().take() else {
+        host::prometheus::unregister();
+        return Ok(());
+    };
     match teardown(s) {
         Ok(()) => {
             // Process-wide allocations of this image, freed before Asterisk unmaps it (they
             // would leak on every unload/load cycle otherwise; tests/valgrind_module.rs).
             crate::actions::privileges::clear();
             crate::guard::remove_panic_hook();
+            host::prometheus::unregister();
             Ok(())
         }
         Err(s) => {
@@ -256,6 +283,12 @@ pub(crate) fn unload() -> Result<(), Error> {
 }
 
 pub(crate) fn reload() -> Result<(), Error> {
+    let result = reload_config();
+    register_metrics();
+    result
+}
+
+fn reload_config() -> Result<(), Error> {
     let settings = read_settings()?;
     let accounts = read_accounts()?;
     let mut guard = state();

@@ -11,6 +11,7 @@
 #include "manager.h"
 #include "core.h"
 #include "channel.h"
+#include "prometheus.h"
 #include "paths.h"
 #include "status.h"
 #include "netsock2.h"

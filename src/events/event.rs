@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use tungstenite::Utf8Bytes;
+use tungstenite::{Bytes, Utf8Bytes};
 
 use super::encode::{ami_to_json, ami_to_text, lossy};
 
@@ -27,6 +27,9 @@ pub struct Event {
     received: Instant,
     json: OnceLock<Utf8Bytes>,
     text: OnceLock<Utf8Bytes>,
+    /// The encodings compressed for permessage-deflate (`None`: sent plain), made on first use.
+    json_deflated: OnceLock<Option<Bytes>>,
+    text_deflated: OnceLock<Option<Bytes>>,
 }
 
 impl Event {
@@ -46,6 +49,8 @@ impl Event {
             received: Instant::now(),
             json: OnceLock::new(),
             text: OnceLock::new(),
+            json_deflated: OnceLock::new(),
+            text_deflated: OnceLock::new(),
         }
     }
 
@@ -135,6 +140,24 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The JSON (`json = true`) or text encoding as compressed by `compress`, computed on first
+    /// use and shared by every client afterwards (the compressor keeps no context between
+    /// messages, so the bytes depend only on the event). `None`: this event goes uncompressed.
+    pub fn deflated(
+        &self,
+        json: bool,
+        compress: impl FnOnce(&[u8]) -> Option<Bytes>,
+    ) -> Option<Bytes> {
+        let (cell, plain) = if json {
+            (&self.json_deflated, self.json_frame_ref())
+        } else {
+            (&self.text_deflated, self.text_frame_ref())
+        };
+        cell.get_or_init(|| compress(plain.as_str().as_bytes())).clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +193,20 @@ mod tests {
         );
         assert!(std::ptr::eq(json, e.json()), "second call must return the cached encoding");
         assert!(std::ptr::eq(e.text(), e.text()));
+    }
+
+    #[test]
+    fn compressed_encodings_are_made_once_per_encoding() {
+        let e = Event::new(3, 64, b"UserEvent", BODY);
+        let calls = std::cell::Cell::new(0);
+        let fake = |b: &[u8]| {
+            calls.set(calls.get() + 1);
+            Some(Bytes::copy_from_slice(&b[..4]))
+        };
+        assert_eq!(e.deflated(true, fake).unwrap(), &b"{\"Ev"[..]);
+        assert_eq!(e.deflated(true, fake).unwrap(), &b"{\"Ev"[..]);
+        assert_eq!(e.deflated(false, fake).unwrap(), &b"Even"[..]);
+        assert_eq!(e.deflated(false, |_| unreachable!()).unwrap(), &b"Even"[..]);
+        assert_eq!(calls.get(), 2);
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod core;
 pub mod log;
 pub mod manager;
+pub mod prometheus;
 pub mod random;
 pub mod regex;
 pub mod security;

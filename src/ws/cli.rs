@@ -130,6 +130,16 @@ fn show_status(args: &[String]) -> (CliStatus, String) {
     let _ = writeln!(out, "Actions run:         {}", s.actions);
     let _ = writeln!(
         out,
+        "Compressing:         {} (permessage-deflate clients; {} compressed messages in)",
+        s.compressing, s.inflated_in
+    );
+    let _ = writeln!(
+        out,
+        "Bytes out:           {} raw, {} on the wire",
+        s.bytes_out_raw, s.bytes_out_wire
+    );
+    let _ = writeln!(
+        out,
         "Rates (last second): {:.0} events/s in, {:.0} deliveries/s out",
         s.in_per_sec, s.out_per_sec
     );

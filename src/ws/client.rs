@@ -82,6 +82,8 @@ pub struct Client {
     login: Option<LoginRecord>,
     /// Addresses, transport and session id for security events.
     origin: Origin,
+    /// Failed login attempts on this connection (for the metrics).
+    pub auth_failures: u64,
 }
 
 /// What the connection must remember of its login for its end.
@@ -112,6 +114,7 @@ impl Client {
                 tls: false,
                 started: std::time::SystemTime::now(),
             },
+            auth_failures: 0,
         }
     }
 
@@ -260,6 +263,7 @@ impl Client {
         let mut out = Vec::new();
         if let Some(auth) = &reply.auth {
             self.log_auth(auth, ctx.accounts, sent_key);
+            self.auth_failures += u64::from(matches!(auth, AuthOutcome::Failure { .. }));
         }
         let frames: Vec<Utf8Bytes> = reply
             .messages

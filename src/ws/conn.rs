@@ -7,9 +7,10 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
-use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::Frame;
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tungstenite::{Message, Utf8Bytes, WebSocket};
+use tungstenite::{Bytes, Message, Utf8Bytes, WebSocket};
 
 use super::client::Client;
 use super::stream::{CountingStream, close_frame, frame_overhead, interrupted, would_block};
@@ -56,6 +57,13 @@ pub struct WsConn {
     pub control_frames: (u32, Instant),
     /// Data messages received before login in the current one-second window.
     pub messages: (u32, Instant),
+    /// permessage-deflate was negotiated.
+    pub deflate: bool,
+    /// Message payload bytes queued before compression, and frame bytes as sent (both since
+    /// the upgrade; equal without compression).
+    pub bytes_raw: u64,
+    /// See `bytes_raw`.
+    pub bytes_wire: u64,
     /// Flow control: the loop has stopped reading this client (its queue of actions is full or
     /// its output is backed up) and watches only writability until there is room.
     pub paused: bool,
@@ -81,8 +89,12 @@ pub struct Counters {
 pub struct Conn {
     /// Our id (shown by the CLI, used by `ws kick`).
     pub id: u64,
-    /// The remote address.
+    /// The client's address: the TCP peer, or the address a trusted proxy forwarded.
     pub peer: SocketAddr,
+    /// The trusted proxy's own address when `peer` was forwarded by it.
+    pub via: Option<SocketAddr>,
+    /// A PROXY protocol header is expected before anything else (trusted peer, option on).
+    pub proxy_pending: bool,
     /// When it connected (wall clock, for the CLI).
     pub since: SystemTime,
     /// The transport until the WebSocket phase takes it over.
@@ -108,6 +120,8 @@ impl Conn {
         Conn {
             id,
             peer,
+            via: None,
+            proxy_pending: false,
             since: SystemTime::now(),
             socket: Some(socket),
             phase: Phase::Head(Vec::new()),
@@ -185,9 +199,22 @@ impl Conn {
         config: WebSocketConfig,
         encoding: Encoding,
         client: Client,
+        inflater: Option<std::sync::Arc<std::sync::Mutex<super::deflate::Inflater>>>,
     ) -> Result<(), Gone> {
         let sock = self.socket.take().ok_or(Gone)?;
-        let stream = CountingStream { inner: sock, written: 0 };
+        let deflate = inflater.is_some();
+        // With deflate, bytes already read after the head go through the filter too.
+        let (leftover, inflating) = match inflater {
+            Some(inf) => {
+                let max_frame = config.max_frame_size.unwrap_or(usize::MAX);
+                let max_message = config.max_message_size.unwrap_or(usize::MAX);
+                let filter =
+                    super::inflating::Inflating::new(leftover, max_frame, max_message, inf);
+                (Vec::new(), Some(Box::new(filter)))
+            }
+            None => (leftover, None),
+        };
+        let stream = CountingStream { inner: sock, written: 0, inflating };
         let ws = WebSocket::from_partially_read(stream, leftover, Role::Server, Some(config));
         let now = Instant::now();
         self.phase = Phase::Ws(Box::new(WsConn {
@@ -202,6 +229,9 @@ impl Conn {
             closing: false,
             control_frames: (0, now),
             messages: (0, now),
+            deflate,
+            bytes_raw: 0,
+            bytes_wire: 0,
             paused: false,
             read_off: false,
             more_input: false,
@@ -228,12 +258,37 @@ impl WsConn {
     /// and would stall the client for good; it is let through alone, once nothing else waits,
     /// by lifting the cap for that one frame.
     pub fn queue(&mut self, text: Utf8Bytes) -> Result<bool, Gone> {
-        let len = text.len();
-        self.queue_message(Message::Text(text), len)
+        self.queue_maybe_deflated(text, None)
     }
 
-    /// Queues one data message of `len` payload bytes (the body of [`WsConn::queue`]).
+    /// Queues one text message, as `deflated` (its permessage-deflate payload, RSV1 set) when
+    /// given and this client negotiated compression. Same contract as [`WsConn::queue`].
+    pub fn queue_maybe_deflated(
+        &mut self,
+        text: Utf8Bytes,
+        deflated: Option<Bytes>,
+    ) -> Result<bool, Gone> {
+        let raw_len = text.len();
+        let (message, len) = match deflated.filter(|_| self.deflate) {
+            Some(payload) => {
+                let len = payload.len();
+                let mut frame = Frame::message(payload, OpCode::Data(Data::Text), true);
+                frame.header_mut().rsv1 = true;
+                (Message::Frame(frame), len)
+            }
+            None => (Message::Text(text), raw_len),
+        };
+        self.write_counted(message, len, raw_len)
+    }
+
+    /// Queues one data message of `len` payload bytes, uncompressed (the test-only echo).
     pub fn queue_message(&mut self, msg: Message, len: usize) -> Result<bool, Gone> {
+        self.write_counted(msg, len, len)
+    }
+
+    /// Hands one message of `len` bytes on the wire (`raw_len` before compression) to
+    /// tungstenite, lifting its buffer cap for one message larger than the cap.
+    fn write_counted(&mut self, msg: Message, len: usize, raw_len: usize) -> Result<bool, Gone> {
         let frame_len = len + frame_overhead(len) as usize;
         let cap = self.ws.get_config().max_write_buffer_size;
         let lift = frame_len > cap && self.queued() == 0;
@@ -251,6 +306,8 @@ impl WsConn {
             Err(_) => return Err(Gone),
         }
         self.handed += len as u64 + frame_overhead(len);
+        self.bytes_raw += raw_len as u64;
+        self.bytes_wire += len as u64 + frame_overhead(len);
         self.flushed = false;
         Ok(true)
     }

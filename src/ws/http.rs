@@ -123,6 +123,18 @@ pub fn simple_response(status: u16, reason: &str, extra_headers: &[(&str, &str)]
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/// A 200 answer with a generated body (the `/metrics` text), never cached.
+pub fn ok_response(content_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut bytes = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Connection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
 /// The answer for a served file: 200 with the body, or 304 without it when the browser's
 /// `If-None-Match` already names this build's ETag. `Cache-Control: no-cache` makes browsers
 /// revalidate every time, so a module upgrade is picked up at once. `cors_origin`: a listed
@@ -164,13 +176,20 @@ pub fn asset_response(
 }
 
 /// The 101 answer that turns the connection into a WebSocket.
-pub fn switching_protocols(accept_key: &str, subprotocol: Option<&str>) -> Vec<u8> {
+pub fn switching_protocols(
+    accept_key: &str,
+    subprotocol: Option<&str>,
+    extensions: Option<&str>,
+) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {accept_key}\r\n"
     );
     if let Some(p) = subprotocol {
         out.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+    }
+    if let Some(e) = extensions {
+        out.push_str(&format!("Sec-WebSocket-Extensions: {e}\r\n"));
     }
     out.push_str("\r\n");
     out.into_bytes()
@@ -235,7 +254,7 @@ Sec-WebSocket-Version: 13\r\n\r\nEXTRA";
         assert!(r.starts_with("HTTP/1.1 403 Forbidden\r\n"));
         assert!(r.contains("Content-Length: 14\r\n"));
         assert!(r.ends_with("\r\n\r\n403 Forbidden\n"));
-        let s = String::from_utf8(switching_protocols("abc", Some("ami-json"))).unwrap();
+        let s = String::from_utf8(switching_protocols("abc", Some("ami-json"), None)).unwrap();
         assert!(s.contains("Sec-WebSocket-Protocol: ami-json\r\n"));
     }
 

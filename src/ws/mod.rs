@@ -3,10 +3,13 @@
 pub mod cli;
 pub mod client;
 pub mod conn;
+pub mod deflate;
 pub mod echo;
 pub mod http;
+pub mod inflating;
 pub mod listener;
 pub mod page;
+pub mod proxy;
 pub mod rates;
 pub mod recent;
 pub mod server;

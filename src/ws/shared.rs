@@ -67,6 +67,26 @@ pub struct Status {
     pub in_per_sec: f64,
     /// Deliveries per second to clients (last second).
     pub out_per_sec: f64,
+    /// Message bytes sent to clients before compression (payloads, since load).
+    pub bytes_out_raw: u64,
+    /// Bytes sent to clients as framed on the wire, after compression (since load).
+    pub bytes_out_wire: u64,
+    /// Clients that negotiated permessage-deflate (now).
+    pub compressing: usize,
+    /// Compressed client messages inflated (since load).
+    pub inflated_in: u64,
+    /// Counters for the metrics.
+    pub tally: crate::metrics::tally::Tally,
+    /// Connections still in the HTTP phase (request head or plain answer).
+    pub in_handshake: usize,
+    /// Output bytes queued for clients, in total and for the fullest one.
+    pub queued_bytes: u64,
+    /// See `queued_bytes`.
+    pub queued_bytes_max: u64,
+    /// Actions queued or running.
+    pub actions_in_flight: usize,
+    /// Client messages waiting behind a running action of the same client.
+    pub deferred_messages: usize,
 }
 
 /// A published picture of the loop.

@@ -10,11 +10,28 @@ pub struct CountingStream {
     pub inner: super::transport::Transport,
     /// Bytes written to the socket so far.
     pub written: u64,
+    /// With permessage-deflate: inflates compressed client messages before tungstenite.
+    pub inflating: Option<Box<super::inflating::Inflating>>,
+}
+
+impl CountingStream {
+    /// Why the deflate filter failed the connection (close code and reason), if it did.
+    pub fn deflate_failure(&self) -> Option<(u16, &'static str)> {
+        self.inflating.as_ref().and_then(|i| i.failure)
+    }
+
+    /// Compressed messages the client sent (and we inflated) so far.
+    pub fn inflated(&self) -> u64 {
+        self.inflating.as_ref().map_or(0, |i| i.inflated)
+    }
 }
 
 impl Read for CountingStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
+        match &mut self.inflating {
+            Some(filter) => filter.read(&mut self.inner, buf),
+            None => self.inner.read(buf),
+        }
     }
 }
 

@@ -52,6 +52,11 @@ impl TlsStream {
         Ok(TlsStream { conn, sock })
     }
 
+    /// Whether the TLS handshake has not finished yet.
+    pub fn handshaking(&self) -> bool {
+        self.conn.is_handshaking()
+    }
+
     /// The socket, for mio registration and shutdown.
     pub fn socket(&mut self) -> &mut mio::net::TcpStream {
         &mut self.sock

@@ -22,6 +22,11 @@ impl Transport {
         }
     }
 
+    /// Whether this is TLS still in its handshake.
+    pub fn tls_handshaking(&self) -> bool {
+        matches!(self, Transport::Tls(t) if t.handshaking())
+    }
+
     /// Whether this connection is encrypted.
     pub fn is_tls(&self) -> bool {
         matches!(self, Transport::Tls(_))

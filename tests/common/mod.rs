@@ -11,6 +11,7 @@ pub mod browser;
 pub mod fixture;
 pub mod nats;
 pub mod pipeline;
+pub mod pmd;
 pub mod probe;
 pub mod raw;
 pub mod record;

@@ -36,9 +36,12 @@ impl Server {
     pub(super) fn admit(&mut self, mut sock: mio::net::TcpStream, peer: SocketAddr) {
         let ip = peer.ip();
         let from_ip = self.per_ip.get(&ip).copied().unwrap_or(0);
+        // A trusted proxy carries many clients: its per-address limit applies to the client
+        // address it forwards, once that is known (see forwarded.rs).
+        let from_proxy = proxy::trusted(&self.settings.trusted_proxies, ip);
         let reason = if self.conns.len() >= self.settings.max_clients {
             Some("503 too many clients")
-        } else if from_ip >= self.settings.max_clients_per_ip {
+        } else if !from_proxy && from_ip >= self.settings.max_clients_per_ip {
             Some("503 too many clients from this address")
         } else if self.unauthenticated >= self.accounts.general.authlimit as usize {
             Some("503 too many unauthenticated clients")
@@ -78,12 +81,17 @@ impl Server {
         self.unauthenticated += 1;
         self.status.accepted += 1;
         let deadline = Instant::now() + self.settings.handshake_timeout;
-        self.conns.insert(token, Conn::new(id, peer, transport, deadline));
+        let mut conn = Conn::new(id, peer, transport, deadline);
+        conn.proxy_pending = from_proxy && self.settings.proxy_protocol;
+        self.conns.insert(token, conn);
         self.on_ready(token);
     }
 
     pub(super) fn drive_head(&mut self, conn: &mut Conn) -> Ended {
         if conn.read_head(MAX_HEAD + 1).is_err() {
+            if conn.socket.as_ref().is_some_and(Transport::tls_handshaking) {
+                self.status.tally.tls_failures += 1;
+            }
             return Ended::Yes;
         }
         let Phase::Head(buf) = &conn.phase else { return Ended::Yes };
@@ -92,6 +100,7 @@ impl Server {
             Ok(None) => return Ended::No,
             Ok(Some(x)) => x,
             Err(HeadError::TooLarge) => {
+                self.status.tally.handshake_refused += 1;
                 return conn.answer(http::simple_response(
                     431,
                     "Request Header Fields Too Large",
@@ -99,14 +108,22 @@ impl Server {
                 ));
             }
             Err(HeadError::Malformed) => {
+                self.status.tally.handshake_refused += 1;
                 return conn.answer(http::simple_response(400, "Bad Request", &[]));
             }
         };
         let leftover = buf[used..].to_vec();
+        let forwarded_tls = match self.apply_forwarded(conn, &head) {
+            Ok(https) => https,
+            Err(ended) => return ended,
+        };
+        if self.settings.metrics && head.path() == "/metrics" && head.header("Upgrade").is_none() {
+            return self.serve_metrics(conn, &head);
+        }
         let policy = OriginPolicy {
             allowed: &self.settings.allowed_origins,
             allow_missing: self.settings.allow_missing_origin,
-            tls: self.tls.is_some(),
+            tls: self.tls.is_some() || forwarded_tls,
         };
         match decide(&head, &policy) {
             Decision::Serve { asset, cors_origin } => conn.answer(http::asset_response(
@@ -115,13 +132,16 @@ impl Server {
                 cors_origin.as_deref(),
             )),
             Decision::Refuse(status, reason) => {
+                self.status.tally.handshake_refused += 1;
                 let extra: &[(&str, &str)] =
                     if status == 426 { &[("Sec-WebSocket-Version", "13")] } else { &[] };
                 crate::ast_debug!(1, "ws: {} refused: {status} {reason}", conn.peer);
                 conn.answer(http::simple_response(status, reason, extra))
             }
             Decision::Upgrade { accept_key, subprotocol, encoding } => {
-                let answer = http::switching_protocols(&accept_key, subprotocol);
+                let deflate = self.settings.compression && deflate::accepts_offer(&head);
+                let extension = deflate.then_some(deflate::RESPONSE);
+                let answer = http::switching_protocols(&accept_key, subprotocol, extension);
                 // The 101 answer is small; a fresh socket takes it whole. If not, give up.
                 let Some(sock) = conn.socket.as_mut() else { return Ended::Yes };
                 use std::io::Write;
@@ -134,7 +154,9 @@ impl Server {
                 let local = sock.socket().local_addr().or_else(|_| self.listener.local_addr());
                 let local = local.unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
                 client.set_origin(conn.id, local, sock.is_tls());
-                if conn.into_websocket(leftover, self.ws_config(), encoding, client).is_err() {
+                let inflater = deflate.then(|| Arc::clone(&self.inflater));
+                let config = self.ws_config();
+                if conn.into_websocket(leftover, config, encoding, client, inflater).is_err() {
                     return Ended::Yes;
                 }
                 self.drive_ws(conn)

@@ -58,6 +58,9 @@ impl Server {
                         continue;
                     }
                 }
+                if matches!(conn.phase, Phase::Head(_)) {
+                    self.status.tally.handshake_timeouts += 1;
+                }
                 expired.push(*t);
                 continue;
             }
@@ -135,6 +138,9 @@ impl Server {
                 }
             }
             w.client.on_disconnect();
+            self.status.bytes_out_raw += w.bytes_raw;
+            self.status.bytes_out_wire += w.bytes_wire;
+            self.status.inflated_in += w.ws.get_ref().inflated();
         }
         self.actions.forget_client(conn.id);
     }
@@ -161,7 +167,10 @@ impl Server {
                     c.since.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
                 let mut row = ClientRow {
                     id: c.id,
-                    peer: c.peer.to_string(),
+                    peer: match c.via {
+                        Some(via) => format!("{},via={via}", c.peer),
+                        None => c.peer.to_string(),
+                    },
                     since,
                     proto: "http".into(),
                     ..ClientRow::default()
@@ -182,6 +191,21 @@ impl Server {
         status.in_per_sec = self.rates.in_per_sec;
         status.out_per_sec = self.rates.out_per_sec;
         status.connections = self.conns.len();
+        status.actions_in_flight = self.actions.in_flight();
+        for c in self.conns.values() {
+            status.in_handshake +=
+                usize::from(matches!(c.phase, Phase::Head(_) | Phase::Answer { .. }));
+            if let Phase::Ws(w) = &c.phase {
+                let queued = w.queued();
+                status.queued_bytes += queued;
+                status.queued_bytes_max = status.queued_bytes_max.max(queued);
+                status.deferred_messages += w.client.deferred.len();
+                status.bytes_out_raw += w.bytes_raw;
+                status.bytes_out_wire += w.bytes_wire;
+                status.compressing += usize::from(w.deflate);
+                status.inflated_in += w.ws.get_ref().inflated();
+            }
+        }
         status.logged_in = self
             .conns
             .values()

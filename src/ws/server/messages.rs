@@ -54,7 +54,14 @@ impl Server {
                 Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
                     return Ended::Yes;
                 }
-                Err(tungstenite::Error::Io(_)) => return Ended::Yes,
+                Err(tungstenite::Error::Io(_)) => {
+                    // The deflate filter refused a message (too big inflated, bad data).
+                    if let Some((code, reason)) = w.ws.get_ref().deflate_failure() {
+                        crate::ast_debug!(1, "ws: client {id} ({peer}): {reason}; closing");
+                        w.abort_with(code, reason);
+                    }
+                    return Ended::Yes;
+                }
                 Err(e) => {
                     let (code, reason) = close_code_for(&e);
                     crate::ast_debug!(1, "ws: client {id} ({peer}): {e}; closing with {code}");
@@ -146,7 +153,9 @@ impl Server {
             online: &self.online,
             now: Instant::now(),
         };
+        let failures_before = w.client.auth_failures;
         let outcomes = w.client.handle(msg, &mut ctx);
+        self.status.tally.logins_failed += w.client.auth_failures - failures_before;
         self.apply(id, peer, w, outcomes)
     }
 
@@ -198,6 +207,7 @@ impl Server {
                 }
                 Outcome::LoggedIn(account) => {
                     self.unauthenticated = self.unauthenticated.saturating_sub(1);
+                    self.status.tally.logins_ok += 1;
                     *self.online.entry(account).or_insert(0) += 1;
                 }
                 Outcome::Run(mut job) => {
@@ -205,6 +215,7 @@ impl Server {
                     match self.actions.submit(job) {
                         Ok(()) => self.status.actions += 1,
                         Err(busy) => {
+                            self.status.tally.actions_refused += 1;
                             let frame = w.client.encode_reply(&busy);
                             if w.queue_reply(frame).is_err() {
                                 return Ended::Yes;
@@ -226,6 +237,7 @@ impl Server {
     pub(super) fn route_replies(&mut self) {
         let mut answered = Vec::new();
         for Done { conn_id, frames } in self.actions.take_done() {
+            crate::metrics::tally::count_outcome(&mut self.status.tally, &frames);
             let Some(token) = self.token_of(conn_id) else { continue };
             let Some(mut conn) = self.conns.remove(&token) else { continue };
             let mut gone = false;

@@ -4,9 +4,12 @@
 #![forbid(unsafe_code)]
 
 mod accept;
+mod compress;
 mod flow;
+mod forwarded;
 mod housekeeping;
 mod messages;
+mod metrics;
 mod pump;
 mod revoke;
 
@@ -24,7 +27,9 @@ use tungstenite::protocol::WebSocketConfig;
 
 use super::client::{Client, Ctx, Outcome, Pending};
 use super::conn::{Conn, Ended, Phase, WsConn, close_code_for};
+use super::deflate::{self, Deflater, Inflater};
 use super::http::{self, HeadError, MAX_HEAD};
+use super::proxy;
 use super::shared::{ClientRow, Command, Shared, Snapshot, Status};
 use super::stream::{interrupted, would_block};
 use super::tls::TlsStream;
@@ -48,6 +53,8 @@ pub const CLOSE_KICKED: u16 = 4002;
 const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(60);
 /// How long a peer has to read our Close and answer before the connection is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
+/// The snapshot is published at least this often.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 /// Events read from the ring per batch.
 const BATCH: usize = 512;
 /// Bytes handed to one client per pump before giving others a turn.
@@ -84,6 +91,12 @@ pub struct Server {
     more_work: bool,
     /// The ring's oldest sequence number at the start of this loop pass.
     ring_first: u64,
+    /// permessage-deflate: one compressor for events (each compressed once per encoding).
+    deflater: Deflater,
+    /// When the snapshot was last published.
+    published: Instant,
+    /// One inflater shared by every compressing client (reset per message).
+    inflater: Arc<std::sync::Mutex<Inflater>>,
     /// Connections whose read budget ran out: driven again next pass without a readiness event.
     again: Vec<Token>,
     /// Clients (ids) whose next action waits for room on the action threads, oldest first.
@@ -125,6 +138,9 @@ impl Server {
             online: HashMap::new(),
             more_work: false,
             ring_first: 0,
+            deflater: Deflater::default(),
+            published: Instant::now(),
+            inflater: Arc::default(),
             again: Vec::new(),
             pool_waiters: VecDeque::new(),
         })
@@ -168,6 +184,11 @@ impl Server {
             self.check_deadlines();
             if let Some(generation) = self.shared.snapshot_wanted() {
                 self.shared.publish(generation, self.snapshot());
+                self.published = Instant::now();
+            } else if self.published.elapsed() >= PUBLISH_EVERY {
+                // Kept fresh for readers that must not wake the loop (res_prometheus scrapes).
+                self.shared.publish(0, self.snapshot());
+                self.published = Instant::now();
             }
         }
         self.close_all(1001, "server shutting down");
@@ -215,6 +236,10 @@ impl Server {
     /// Advances one connection as far as its socket allows.
     pub(super) fn drive(&mut self, conn: &mut Conn) -> Ended {
         match &mut conn.phase {
+            Phase::Head(_) if conn.proxy_pending => match self.drive_proxy(conn) {
+                Ended::No if !conn.proxy_pending => self.drive_head(conn),
+                ended => ended,
+            },
             Phase::Head(_) => self.drive_head(conn),
             Phase::Answer { .. } => conn.write_answer(),
             Phase::Ws(_) => self.drive_ws(conn),

@@ -14,7 +14,12 @@ impl Server {
         w.client.counters.events_lost += n;
         self.status.lost += n;
         match self.settings.slow_client {
-            SlowClientPolicy::Disconnect => w.start_close(CLOSE_EVENTS_LOST, "events lost"),
+            SlowClientPolicy::Disconnect => {
+                if !w.closing {
+                    self.status.tally.slow_disconnects += 1;
+                }
+                w.start_close(CLOSE_EVENTS_LOST, "events lost")
+            }
             SlowClientPolicy::Report => {
                 w.client.pending_lost = match w.client.pending_lost {
                     Some((a, _)) => Some((a, last)),
@@ -77,8 +82,9 @@ impl Server {
                     continue;
                 }
                 let frame = w.client.frame_for(ev);
-                handed += frame.len();
-                match w.queue(frame) {
+                let deflated = self.deflated(w, ev);
+                handed += deflated.as_ref().map_or(frame.len(), |d| d.len());
+                match w.queue_maybe_deflated(frame, deflated) {
                     Ok(true) => {
                         w.client.counters.events_sent += 1;
                         self.status.delivered += 1;

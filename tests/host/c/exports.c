@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ami_ws/all.h"
@@ -246,4 +247,54 @@ void standin_set_times(long start, long reload)
 	ast_startuptime.tv_usec = 0;
 	ast_lastreloadtime.tv_sec = reload;
 	ast_lastreloadtime.tv_usec = 0;
+}
+
+/*
+ * strings.h: ast_str_create and ast_str_append, as main/utils.c exports them (AST_INLINE_API
+ * bodies built with AST_API_MODULE): a malloc'ed header + buffer that grows as needed.
+ */
+struct ast_str *ast_str_create(size_t init_len)
+{
+	struct ast_str *buf = calloc(1, sizeof(*buf) + init_len);
+	if (!buf) {
+		return NULL;
+	}
+	buf->__AST_STR_LEN = init_len;
+	buf->__AST_STR_USED = 0;
+	buf->__AST_STR_TS = (struct ast_threadstorage *) 1; /* DS_MALLOC */
+	return buf;
+}
+
+int ast_str_append(struct ast_str **buf, ssize_t max_len, const char *fmt, ...)
+{
+	va_list ap;
+	char *text = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		return -1;
+	}
+	size_t need = (*buf)->__AST_STR_USED + (size_t) n + 1;
+	if (max_len > 0 && need > (size_t) max_len) {
+		need = (size_t) max_len;
+	}
+	if (need > (*buf)->__AST_STR_LEN) {
+		struct ast_str *grown = realloc(*buf, sizeof(**buf) + need);
+		if (!grown) {
+			free(text);
+			return -1;
+		}
+		*buf = grown;
+		(*buf)->__AST_STR_LEN = need;
+	}
+	size_t room = (*buf)->__AST_STR_LEN - (*buf)->__AST_STR_USED - 1;
+	size_t take = (size_t) n < room ? (size_t) n : room;
+	memcpy((*buf)->__AST_STR_STR + (*buf)->__AST_STR_USED, text, take);
+	(*buf)->__AST_STR_USED += take;
+	(*buf)->__AST_STR_STR[(*buf)->__AST_STR_USED] = '\0';
+	free(text);
+	return (int) (*buf)->__AST_STR_USED;
 }
