@@ -1,6 +1,6 @@
-//! The live page in a real browser: headless Chromium (driven over the DevTools protocol with
-//! our own WebSocket client) opens the page the module serves, logs in through the form, and
-//! shows events raised in the core. Skipped with a message when Chromium is not installed
+//! permessage-deflate in a real browser: headless Chromium (driven over the DevTools protocol
+//! with our own WebSocket client) negotiates it with the module and receives the same events as
+//! a plain client (the panel itself is tested in tests/browser_panel.rs). Skipped with a message when Chromium is not installed
 //! (`apt-get install chromium`; scripts/setup-debian.sh installs it).
 
 mod common;
@@ -128,68 +128,6 @@ impl Browser {
     }
 }
 
-#[test]
-fn the_page_logs_in_and_shows_live_events_in_a_real_browser() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
-    let s = StandIn::start(&[], Opts::default());
-    let port = s.ws_port().unwrap();
-    let mut b = Browser::launch(&bin, &format!("http://127.0.0.1:{port}/"));
-    assert!(
-        b.wait_true(
-            "document.readyState === 'complete' && !!document.getElementById('login')",
-            Duration::from_secs(20)
-        ),
-        "page did not load"
-    );
-    b.eval(
-        "document.getElementById('user').value='admin';\
-         document.getElementById('secret').value='adminpw';\
-         document.getElementById('login').requestSubmit(); true",
-    );
-    assert!(
-        b.wait_true(
-            "document.getElementById('state').textContent.startsWith('logged in')",
-            Duration::from_secs(10)
-        ),
-        "login did not succeed: {}",
-        b.eval("document.getElementById('state').textContent")
-    );
-    // An event raised in the core reaches the page.
-    s.rx("traffic burst 3 100");
-    assert!(
-        b.wait_true(
-            "document.getElementById('log').textContent.includes('Burst')",
-            Duration::from_secs(10)
-        ),
-        "events did not show: {}",
-        b.eval("document.getElementById('log').textContent.slice(0, 400)")
-    );
-    // The three events arrive 10 ms apart: wait for the counter rather than read it once.
-    assert!(
-        b.wait_true(
-            "Number(document.getElementById('n').textContent) >= 3",
-            Duration::from_secs(10)
-        ),
-        "event counter shows {}",
-        b.eval("document.getElementById('n').textContent")
-    );
-    let clients = s.rx("ws show clients");
-    assert!(clients.contains("admin"), "{clients}");
-    // An action from the page's form reaches Asterisk and its answer shows up.
-    b.eval("document.getElementById('action').value='{\"Action\":\"Ping\"}'; document.getElementById('send').click(); true");
-    assert!(
-        b.wait_true(
-            "document.getElementById('log').textContent.includes('Pong')",
-            Duration::from_secs(10)
-        ),
-        "Ping answer did not show"
-    );
-}
-
-/// The JavaScript counters the deflate test reads: the negotiated extensions, the login answer,
 /// and every event message as received.
 const DEFLATE_JS: &str = r#"(() => {
 window.__r = {ext: null, login: null, pong: null, msgs: []};
