@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { freePort, rx, until } from '../testkit/standin.js';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,42 +24,6 @@ const standin = join(release, 'asterisk-standin');
 const moduleSo = join(release, 'libres_ami_websocket.so');
 const built = existsSync(standin) && existsSync(moduleSo);
 const hasWs = typeof globalThis.WebSocket === 'function';
-
-/** @returns {Promise<number>} a TCP port free right now on 127.0.0.1 */
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** @param {string} sock @param {string} cmd @returns {Promise<string>} one stand-in CLI command */
-function rx(sock, cmd) {
-  return new Promise((res, rej) => {
-    const c = createConnection(sock);
-    let out = '';
-    c.setEncoding('utf8');
-    c.on('connect', () => c.write(`${cmd}\n`));
-    c.on('data', (d) => (out += d));
-    c.on('end', () => res(out));
-    c.on('error', rej);
-  });
-}
-
-/** @param {() => boolean | Promise<boolean>} cond @param {number} ms @param {string} what */
-async function until(cond, ms, what) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const flagged = process.allowedNodeEnvironmentFlags.has('--experimental-websocket');
 if (!hasWs && flagged && !process.env.AMI_WS_E2E_CHILD) {
