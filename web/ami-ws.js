@@ -153,6 +153,18 @@ function isTrue(v) {
   return v !== undefined && /^(yes|true|y|t|1|on)$/i.test(v.trim());
 }
 
+/**
+ * Settles an async Originate's pending call with its OriginateResponse event.
+ * @param {{resolve: (v: any) => void, reject: (e: Error) => void}} p @param {Record<string, string | string[]>} ev
+ */
+function settleOriginate(p, ev) {
+  if (/^failure$/i.test(String(header(ev, 'Response') ?? ''))) {
+    p.reject(new AmiError('action', `Originate failed: ${header(ev, 'Reason') ?? ''}`.trim(), ev));
+  } else {
+    p.resolve(ev);
+  }
+}
+
 /** @param {string} a @param {string} b @returns {number} compares two decimal sequence numbers */
 function seqCompare(a, b) {
   if (a.length !== b.length) return a.length - b.length;
@@ -659,12 +671,11 @@ export class AmiClient {
       this._recent.set(seq, text);
       if (this._recent.size > RECENT) this._recent.delete(/** @type {string} */ (this._recent.keys().next().value));
     }
-    if (p && p.asyncOriginate && p.response !== null && msg.Event === 'OriginateResponse') {
-      if (/^failure$/i.test(String(header(msg, 'Response') ?? ''))) {
-        p.reject(new AmiError('action', `Originate failed: ${header(msg, 'Reason') ?? ''}`.trim(), msg));
-      } else {
-        p.resolve(msg);
-      }
+    if (p && p.asyncOriginate && msg.Event === 'OriginateResponse') {
+      // The call thread may answer before the action's own Response is written (Asterisk
+      // acks after starting it): kept until the Response arrives.
+      if (p.response !== null) settleOriginate(p, msg);
+      else p.early = msg;
     }
     if (msg.Event === 'WsEventsLost') {
       const last = String(msg.LastLost);
@@ -714,6 +725,7 @@ export class AmiClient {
     }
     if (p.asyncOriginate) {
       p.response = msg;
+      if (p.early) settleOriginate(p, p.early);
       return;
     }
     p.resolve(msg);

@@ -172,6 +172,25 @@ test('async Originate resolves on its OriginateResponse, rejects on Failure', as
   client.close();
 });
 
+test('async Originate whose OriginateResponse arrives before its Response still resolves', async () => {
+  // Asterisk starts the call thread, then writes the ack: a fast call (a Local channel) can
+  // raise its OriginateResponse first. The event is kept until the Response comes.
+  const server = new FakeAmi();
+  const client = await connect(opts(server, new FakeClock()));
+  let n = 0;
+  server.handle('Originate', (m) => {
+    const ok = n++ === 0;
+    server.emit({ Event: 'OriginateResponse', ActionID: m.ActionID, Response: ok ? 'Success' : 'Failure', Channel: 'Local/park@default-1;1', Reason: ok ? '4' : '0' });
+    return [resp(m, 'Success', { Message: 'Originate successfully queued' })];
+  });
+  const ev = await client.send({ Action: 'Originate', Channel: 'Local/park@default', Exten: 'echo', Context: 'default', Priority: '1', Async: 'true' }, { timeout: 1000 });
+  assert.equal(ev.Event, 'OriginateResponse');
+  assert.equal(ev.Channel, 'Local/park@default-1;1');
+  const err = await client.send({ Action: 'Originate', Channel: 'Local/park@default', Application: 'Wait', Async: 'true' }, { timeout: 1000 }).then(() => null, (e) => e);
+  assert.equal(err?.code, 'action');
+  client.close();
+});
+
 test('per-call timeout rejects with timeout and a late answer is ignored', async () => {
   const server = new FakeAmi();
   const clock = new FakeClock();
