@@ -10,12 +10,10 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::tls::tls_stream;
 use common::{Opts, StandIn};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
@@ -30,39 +28,6 @@ const MANAGER: &str = "[general]\nenabled = yes\nbindaddr = 127.0.0.1\n\n\
 fn start(port: u16, extra: &str) -> StandIn {
     let conf = format!("[general]\nbindaddr = 127.0.0.1\nbindport = {port}\n{extra}");
     StandIn::start(&[("manager.conf", MANAGER), ("ami_websocket.conf", &conf)], Opts::default())
-}
-
-/// A certificate for `localhost` signed by a throw-away CA: (ca.crt, server.crt, server.key).
-fn test_pki(dir: &std::path::Path) -> (String, String, String) {
-    let p = |f: &str| dir.join(f).display().to_string();
-    let run = |args: &[&str]| {
-        let ok = Command::new("openssl").args(args).output().is_ok_and(|o| o.status.success());
-        assert!(ok, "openssl {args:?} failed");
-    };
-    std::fs::write(p("ext.cnf"), "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost\n")
-        .unwrap();
-    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca"]
-        .into_iter()
-        .chain(["-keyout", &p("ca.key"), "-out", &p("ca.crt")])
-        .collect::<Vec<_>>());
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        &p("s.key"),
-    ]
-    .into_iter()
-    .chain(["-out", &p("s.csr")])
-    .collect::<Vec<_>>());
-    run(&["x509", "-req", "-in", &p("s.csr"), "-CA", &p("ca.crt"), "-CAkey", &p("ca.key")]
-        .into_iter()
-        .chain(["-CAcreateserial", "-days", "2", "-extfile", &p("ext.cnf"), "-out", &p("s.crt")])
-        .collect::<Vec<_>>());
-    (p("ca.crt"), p("s.crt"), p("s.key"))
 }
 
 /// nginx in the foreground with a private prefix; killed on drop.
@@ -130,7 +95,7 @@ fn start_nginx(tls_port: u16, trusting: u16, untrusting: u16) -> Option<(Nginx, 
         return None;
     };
     let dir = common::temp_dir("nginx");
-    let (ca, cert, key) = test_pki(&dir);
+    let (ca, cert, key) = common::tls::test_pki(&dir).expect("openssl made the test PKI");
     std::fs::write(
         dir.join("nginx.conf"),
         nginx_conf(&dir, tls_port, trusting, untrusting, &cert, &key),
@@ -155,26 +120,6 @@ fn start_nginx(tls_port: u16, trusting: u16, untrusting: u16) -> Option<(Nginx, 
         std::thread::sleep(Duration::from_millis(50));
     }
     Some((n, ca))
-}
-
-type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
-
-fn tls_to(port: u16, ca: &str) -> Tls {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = ServerName::try_from("localhost").unwrap();
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
-    let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    rustls::StreamOwned::new(conn, sock)
 }
 
 /// The WebSocket handshake over `stream` with extra request headers.
@@ -224,7 +169,7 @@ fn behind_nginx_the_acl_sees_the_forwarded_address_and_spoofing_fails() {
     // A browser-like client: the page's Origin is https://localhost:<nginx port>. The module
     // speaks plain ws; the Origin check passes because nginx says the browser used https.
     let origin = format!("https://localhost:{tls_port}");
-    let mut ws = upgrade(tls_to(tls_port, &ca), &url, &[("Origin", &origin)]);
+    let mut ws = upgrade(tls_stream(tls_port, &ca), &url, &[("Origin", &origin)]);
     assert_eq!(login(&mut ws, "near", "nearpw"), "Success", "{}", s.log());
     let p = peers(&s);
     assert!(
@@ -234,7 +179,7 @@ fn behind_nginx_the_acl_sees_the_forwarded_address_and_spoofing_fails() {
     // A header the client made up is kept by nginx, but to the left of the address nginx saw:
     // the rightmost untrusted address (127.0.0.1) is the client, so `far` is refused.
     let mut spoof = upgrade(
-        tls_to(tls_port, &ca),
+        tls_stream(tls_port, &ca),
         &url,
         &[("Origin", &origin), ("X-Forwarded-For", "127.0.0.9")],
     );
@@ -253,12 +198,12 @@ fn behind_nginx_the_acl_sees_the_forwarded_address_and_spoofing_fails() {
     // The same nginx in front of a module that does not trust it: everyone is 127.0.0.5,
     // which manager.conf admits for no user (and the https Origin no longer matches).
     let url2 = format!("wss://localhost:{tls_port}/untrusted/ami");
-    let mut u = upgrade(tls_to(tls_port, &ca), &url2, &[]);
+    let mut u = upgrade(tls_stream(tls_port, &ca), &url2, &[]);
     assert_ne!(login(&mut u, "near", "nearpw"), "Success");
     assert!(plain.wait_log("127.0.0.5 failed to authenticate as 'near'", Duration::from_secs(5)));
     let mut req = url2.as_str().into_client_request().unwrap();
     req.headers_mut().insert("Origin", HeaderValue::from_str(&origin).unwrap());
-    let refused = tungstenite::client(req, tls_to(tls_port, &ca));
+    let refused = tungstenite::client(req, tls_stream(tls_port, &ca));
     assert!(
         matches!(&refused, Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(r))) if r.status() == 403),
         "{:?}",

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::{Browser, chromium, screenshot_path};
+use common::browser::{Browser, chromium_or_skip, screenshot_path};
 use common::{Opts, StandIn};
 use serde_json::Value;
 
@@ -103,10 +103,7 @@ fn ok(s: &StandIn, cmd: &str) {
 
 #[test]
 fn a_call_appears_goes_on_hold_and_off_and_ends() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
+    let Some(bin) = chromium_or_skip() else { return };
     let s = start();
     let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
     assert_eq!(b.eval("document.getElementById('conn').dataset.state"), Value::from("open"));
@@ -146,10 +143,7 @@ fn a_call_appears_goes_on_hold_and_off_and_ends() {
 
 #[test]
 fn a_click_on_hang_up_ends_the_call() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
+    let Some(bin) = chromium_or_skip() else { return };
     let s = start();
     let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
     let (a, c) = call(&s, "102", "103");
@@ -165,10 +159,7 @@ fn a_click_on_hang_up_ends_the_call() {
 
 #[test]
 fn a_kicked_connection_resumes_to_the_same_state_as_a_fresh_login() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
+    let Some(bin) = chromium_or_skip() else { return };
     let s = start();
     let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
     let (a, c) = call(&s, "104", "105");
@@ -225,10 +216,7 @@ fn a_kicked_connection_resumes_to_the_same_state_as_a_fresh_login() {
 
 #[test]
 fn a_user_without_call_rights_sees_no_hang_up_button() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
+    let Some(bin) = chromium_or_skip() else { return };
     let s = start();
     let mut b = open_and_login_with(&s, &bin, "viewer", "plain", 360, 780);
     let (a, _) = call(&s, "108", "109");
@@ -261,10 +249,7 @@ fn answer_dialog(b: &mut Browser, value: &str) {
 
 #[test]
 fn queues_parking_and_the_actions_of_the_panel() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
+    let Some(bin) = chromium_or_skip() else { return };
     let s = start();
     let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
     // A busy moment: a call, a call on hold, two callers waiting in the queue, a parked call.
@@ -342,10 +327,7 @@ fn queues_parking_and_the_actions_of_the_panel() {
 
 #[test]
 fn lost_events_are_said_and_the_panel_resyncs() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
+    let Some(bin) = chromium_or_skip() else { return };
     // A ring of 16 events: a short absence under a burst cannot be resumed without loss.
     let s = start_with("ring_size = 16\n");
     let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
@@ -378,10 +360,7 @@ fn lost_events_are_said_and_the_panel_resyncs() {
 
 #[test]
 fn a_wrong_secret_is_said_on_the_form_and_not_retried() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
+    let Some(bin) = chromium_or_skip() else { return };
     let s = start();
     let port = PORT.with(|p| p.get());
     let mut b = Browser::launch(&bin, &format!("http://127.0.0.1:{port}/"), 1366, 900);

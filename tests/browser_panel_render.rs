@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::{Browser, chromium, screenshot_path};
+use common::browser::{Browser, chromium_or_skip, screenshot_path};
 use common::{Opts, StandIn};
 use serde_json::Value;
 
@@ -38,10 +38,7 @@ fn count(b: &mut Browser, selector: &str) -> i64 {
 
 #[test]
 fn the_panel_shows_the_world_and_follows_changes() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
+    let Some(bin) = chromium_or_skip() else { return };
     let s = StandIn::start(&[], Opts::default());
     let mut b = mounted(&s, &bin, 1366, 900, "");
     // Three calls: one talking, one on hold (its lamp lit), one ringing.
@@ -116,10 +113,7 @@ fn the_panel_shows_the_world_and_follows_changes() {
 
 #[test]
 fn a_user_without_call_rights_sees_no_call_buttons_and_360px_fits() {
-    let Some(bin) = chromium() else {
-        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
-        return;
-    };
+    let Some(bin) = chromium_or_skip() else { return };
     let s = StandIn::start(&[], Opts::default());
     let mut b = mounted(
         &s,

@@ -18,6 +18,15 @@ pub fn chromium() -> Option<String> {
         .map(str::to_string)
 }
 
+/// The Chromium binary, or `None` after printing why the calling browser test is skipped.
+pub fn chromium_or_skip() -> Option<String> {
+    let bin = chromium();
+    if bin.is_none() {
+        eprintln!("skipped: no chromium found (apt-get install chromium) for the browser test");
+    }
+    bin
+}
+
 /// One headless browser with one page; killed on drop.
 pub struct Browser {
     child: Child,

@@ -62,11 +62,9 @@ pub fn test_pki(dir: &std::path::Path) -> Option<(String, String, String)> {
     ok.then(|| (p("ca.crt"), p("ws.crt"), p("ws.key")))
 }
 
-/// A wss:// client of the module on `port` that trusts `ca`.
-pub fn tls_client(
-    port: u16,
-    ca: &str,
-) -> tungstenite::WebSocket<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+/// A TLS stream to 127.0.0.1:`port` (server name `localhost`) that trusts `ca`; reads time
+/// out after 10 s.
+pub fn tls_stream(port: u16, ca: &str) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(ca).unwrap() {
         roots.add(c.unwrap()).unwrap();
@@ -82,8 +80,15 @@ pub fn tls_client(
             .unwrap();
     let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let stream = rustls::StreamOwned::new(conn, sock);
-    let (ws, _) =
-        tungstenite::client(format!("wss://localhost:{port}/ami"), stream).expect("wss handshake");
+    rustls::StreamOwned::new(conn, sock)
+}
+
+/// A wss:// client of the module on `port` that trusts `ca`.
+pub fn tls_client(
+    port: u16,
+    ca: &str,
+) -> tungstenite::WebSocket<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let (ws, _) = tungstenite::client(format!("wss://localhost:{port}/ami"), tls_stream(port, ca))
+        .expect("wss handshake");
     ws
 }
