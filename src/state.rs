@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::ami::accounts::ManagerConf;
+use crate::ami::users_conf;
 use crate::events::ring::EventLog;
 use crate::host;
 use crate::nats::{Publisher, Resume};
-use crate::rawconf::Loaded;
+use crate::rawconf::{Loaded, RawConfig};
 use crate::settings::{CONFIG_FILE, Settings};
 use crate::ws::listener::{self, Listener};
 use crate::ws::shared::{Command, Shared};
@@ -68,7 +69,9 @@ fn read_accounts() -> Result<Arc<ManagerConf>, Error> {
         }
         Loaded::Invalid => return Err(format!("{MANAGER_CONF} has a syntax error")),
         Loaded::File(raw) => {
-            ManagerConf::from_raw(&raw).map_err(|e| format!("{MANAGER_CONF}: {e}"))?
+            let users = read_users_conf();
+            ManagerConf::from_files(&raw, users.as_ref())
+                .map_err(|e| format!("{MANAGER_CONF}: {e}"))?
         }
     };
     let named = host::acl::attach_named_acls(&mut conf);
@@ -76,6 +79,28 @@ fn read_accounts() -> Result<Arc<ManagerConf>, Error> {
         ast_warning!("{MODULE_NAME}: {MANAGER_CONF}: {w}");
     }
     Ok(Arc::new(conf))
+}
+
+/// users.conf, when the running core's manager reads its manager users too (Asterisk 20 and
+/// 22; 23 does not). Missing or unreadable: none, as manager.c skips it then.
+fn read_users_conf() -> Option<RawConfig> {
+    let (major, _) =
+        crate::compat::running_major(&host::core::version(), &host::core::version_num())?;
+    if !users_conf::read_by_major(major) {
+        return None;
+    }
+    match host::config::load(users_conf::FILE, MODULE_NAME) {
+        Loaded::File(raw) => Some(raw),
+        Loaded::Missing => None,
+        Loaded::Invalid => {
+            ast_warning!(
+                "{MODULE_NAME}: {} has a syntax error: its manager users are not read (Asterisk's \
+                 manager skips it too)",
+                users_conf::FILE
+            );
+            None
+        }
+    }
 }
 
 fn start_listener(settings: &Settings, accounts: Arc<ManagerConf>) -> Result<Listener, Error> {

@@ -142,7 +142,7 @@ pub struct Account {
 }
 
 impl Account {
-    fn new(username: &str, general: &General) -> Account {
+    pub(super) fn new(username: &str, general: &General) -> Account {
         Account {
             username: username.to_owned(),
             secret: None,
@@ -175,11 +175,21 @@ impl ManagerConf {
     /// is fatal, so `Err` is returned only for what cannot be represented at all (a user
     /// section with an empty name).
     pub fn from_raw(raw: &RawConfig) -> Result<ManagerConf, String> {
+        ManagerConf::from_files(raw, None)
+    }
+
+    /// Reads manager.conf and, when the running Asterisk's manager reads it too (20 and 22,
+    /// see [`super::users_conf`]), users.conf: its manager users come first, then manager.conf's
+    /// sections add users or continue them.
+    pub fn from_files(raw: &RawConfig, users: Option<&RawConfig>) -> Result<ManagerConf, String> {
         let mut conf = ManagerConf::default();
         if let Some(g) = raw.section("general") {
             conf.read_general(g);
         }
-        let mut invalid: Vec<Option<String>> = Vec::new();
+        if let Some(users) = users {
+            super::users_conf::read(users, &conf.general, &mut conf.accounts, &mut conf.warnings);
+        }
+        let mut invalid: Vec<Option<String>> = vec![None; conf.accounts.len()];
         for section in &raw.sections {
             if section.name.eq_ignore_ascii_case("general") {
                 continue;

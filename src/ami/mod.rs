@@ -10,4 +10,5 @@ pub mod message;
 pub mod rules;
 pub mod security;
 pub mod session;
+pub mod users_conf;
 pub mod validate;

@@ -174,6 +174,11 @@ impl Pbx {
             .join("\n")
     }
 
+    /// A config file of the private etc directory, as written.
+    pub fn read_config(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join("etc").join(name)).expect("read config")
+    }
+
     /// Writes (replaces) a config file in the private etc directory.
     pub fn write_config(&self, name: &str, text: &str) {
         std::fs::write(self.dir.join("etc").join(name), text).expect("write config");
