@@ -107,13 +107,7 @@ impl Client {
             deferred: Default::default(),
             held: None,
             login: None,
-            origin: Origin {
-                session_id: String::new(),
-                local: SocketAddr::from(([0, 0, 0, 0], 0)),
-                remote: peer,
-                tls: false,
-                started: std::time::SystemTime::now(),
-            },
+            origin: Origin::new(peer),
             auth_failures: 0,
         }
     }
@@ -258,9 +252,14 @@ impl Client {
                 write: l.write,
                 user: l.username.clone(),
                 action: msg,
+                origin: self.origin.clone(),
             })];
         };
         let mut out = Vec::new();
+        if let (Some(refused), Some(user)) = (reply.refused, self.user()) {
+            let e = security::for_refused_request(refused, msg.action().unwrap_or_default(), user);
+            crate::host::security::report(&self.origin, &e);
+        }
         if let Some(auth) = &reply.auth {
             self.log_auth(auth, ctx.accounts, sent_key);
             self.auth_failures += u64::from(matches!(auth, AuthOutcome::Failure { .. }));
@@ -328,8 +327,10 @@ impl Client {
         }
     }
 
-    /// Security events for requests AMI reports in `process_message`: no Action (any time), or
-    /// an action other than Login/Challenge/Logoff before login.
+    /// Security events for requests AMI reports in `process_message` before routing them: no
+    /// Action (any time), or an action other than Login/Challenge/Logoff before login. Refusals
+    /// of logged-in actions are reported where they are decided (the session's `refused`, and
+    /// `actions::execute` on the action thread).
     fn report_request(&self, msg: &Message) {
         let action = Some(msg.header("Action")).filter(|a| !a.is_empty());
         match (self.session.logged_in(), action) {
