@@ -208,6 +208,7 @@ fn session_limit_and_refused_requests_are_security_events() {
 /// the session, WS and both addresses. The module's own refusals of what AMI would run (an
 /// action unsafe through the hook, unloading the module itself) are RequestNotAllowed. Allowed
 /// actions, and refusals inside an action's own code (Originate needing `system`), raise none.
+/// An action unregistered after the module learned it is answered as unknown, as AMI does.
 #[test]
 fn refused_requests_after_login_are_security_events() {
     let (s, port) = common::start_with_manager(MANAGER);
@@ -320,6 +321,24 @@ fn refused_requests_after_login_are_security_events() {
         let now = events(&s);
         assert_eq!(now.len() - base, want.len(), "{pairs:?}\n{now:#?}");
     }
+    // An action learned while registered, then unregistered (its module unloaded): the hook
+    // finds nothing, so the module looks again and answers as AMI answers an unknown action.
+    assert!(s.rx("standin register action WsGoneSoon call").contains("registered"));
+    assert_eq!(ask(&mut caller, &[("Action", "WsGoneSoon")]).0, "Success");
+    assert!(s.rx("standin unregister action WsGoneSoon").contains("unregistered"));
+    let (response, message) = ask(&mut caller, &[("Action", "WsGoneSoon")]);
+    assert_eq!((response.as_str(), message), ("Error", unknown("WsGoneSoon")));
+    let remote = caller.ws.get_ref().local_addr().unwrap().port();
+    want.push(("RequestBadFormat".into(), "Action: WsGoneSoon".into(), "Caller", remote));
+
+    // The same for a user its classes refused: once unregistered it is unknown, not denied.
+    assert!(s.rx("standin register action WsGoneLater system").contains("registered"));
+    assert_eq!(ask(&mut caller, &[("Action", "WsGoneLater")]).1, "Permission denied");
+    want.push(("RequestNotAllowed".into(), "Action: WsGoneLater".into(), "Caller", remote));
+    assert!(s.rx("standin unregister action WsGoneLater").contains("unregistered"));
+    assert_eq!(ask(&mut caller, &[("Action", "WsGoneLater")]).1, unknown("WsGoneLater"));
+    want.push(("RequestBadFormat".into(), "Action: WsGoneLater".into(), "Caller", remote));
+
     let ev = events(&s);
     let session_of = |account: &str| {
         ev[..base].iter().find(|e| e.fields["AccountID"] == account).unwrap().fields["SessionID"]
@@ -335,7 +354,7 @@ fn refused_requests_after_login_are_security_events() {
         assert_eq!(e.fields["Severity"], "Error", "{e:?}");
     }
     assert_eq!(ev.len() - base, want.len(), "{ev:#?}");
-    assert_eq!(want.len(), 8);
+    assert_eq!(want.len(), 11);
 }
 
 /// Runs fail2ban-regex with the stock filter; returns (matched line, host) pairs.

@@ -70,7 +70,13 @@ fn report(job: &Job, refused: Refused) {
 pub fn execute(job: &Job) -> Vec<Message> {
     let name = job.action.action().unwrap_or_default().to_string();
     let required = privileges::required(&name, |line| host::cli::run_core_command(line).ok());
-    if let Err(refusal) = check(job, required) {
+    let mut verdict = check(job, required);
+    if matches!(&verdict, Err(r) if r.report == Some(Refused::NotAllowed)) {
+        // What was learned may be stale (the action unregistered since, its module unloaded):
+        // a refusal is decided on what Asterisk says now, as AMI decides it.
+        verdict = check(job, fresh_lookup(&name));
+    }
+    if let Err(refusal) = verdict {
         if let Some(r) = refusal.report {
             report(job, r);
         }
@@ -96,9 +102,36 @@ pub fn execute(job: &Job) -> Vec<Message> {
     };
     let replies = parse_ami_text(&out.text);
     if replies.is_empty() {
-        return vec![error_reply(&job.action, "No response from Asterisk")];
+        let now = fresh_lookup(&name);
+        let (reply, refused) = silent_answer(job, now, out.ret);
+        if let Some(r) = refused {
+            report(job, r);
+        }
+        return vec![reply];
     }
     replies
+}
+
+/// What Asterisk knows of `name` now, not from the cache.
+fn fresh_lookup(name: &str) -> Option<u32> {
+    privileges::forget(name);
+    privileges::required(name, |line| host::cli::run_core_command(line).ok())
+}
+
+/// The answer for an action that produced no output through the hook, given what a fresh
+/// look-up says of it (`now`) and the hook's return code. `ast_hook_send_action` answers
+/// nothing when `action_find` finds no such action (0: unregistered since we learned its
+/// classes, e.g. its module was unloaded) and when it finds one it cannot run (-1: no longer
+/// registered, or its module not running). AMI over TCP answers the first as an unknown action
+/// (RequestBadFormat) and the second "Permission denied" (RequestNotAllowed): so do we. An
+/// action that is still known and returned 0 simply sent nothing.
+pub fn silent_answer(job: &Job, now: Option<u32>, ret: i32) -> (Message, Option<Refused>) {
+    let name = job.action.action().unwrap_or_default();
+    match (now, ret) {
+        (None, _) => (unknown_reply(&job.action, name), Some(Refused::Unknown)),
+        (Some(_), -1) => (error_reply(&job.action, "Permission denied"), Some(Refused::NotAllowed)),
+        (Some(_), _) => (error_reply(&job.action, "No response from Asterisk"), None),
+    }
 }
 
 #[cfg(test)]
@@ -155,5 +188,20 @@ mod tests {
         // Allowed: nothing refused, nothing reported.
         assert_eq!(check(&job(0, &[("Action", "Ping")]), Some(0)), Ok(()));
         assert_eq!(check(&denied, Some(0)), Ok(()));
+    }
+
+    #[test]
+    fn silent_hook_runs_are_answered_as_process_message() {
+        let j = job(CALL, &[("Action", "WsGone"), ("ActionID", "7")]);
+        let (reply, report) = silent_answer(&j, None, 0);
+        assert!(reply.get("Message").unwrap().starts_with("Invalid/unknown command: WsGone."));
+        assert_eq!(reply.get("ActionID"), Some("7"));
+        assert_eq!(report, Some(Refused::Unknown));
+        let (reply, report) = silent_answer(&j, Some(CALL), -1);
+        assert_eq!(reply.get("Message"), Some("Permission denied"));
+        assert_eq!(report, Some(Refused::NotAllowed));
+        let (reply, report) = silent_answer(&j, Some(CALL), 0);
+        assert_eq!(reply.get("Message"), Some("No response from Asterisk"));
+        assert_eq!(report, None);
     }
 }
