@@ -169,7 +169,8 @@ fn request_events(log: &str, transport: &str) -> Vec<[String; 5]> {
 /// After login, every request AMI TCP reports to the security framework (no Action, an action
 /// the user's write classes do not allow, an unknown one) is reported alike for the same
 /// request over the WebSocket: same event, RequestType and account, same reply; allowed
-/// actions and Originate's own refusal raise none on either.
+/// actions and Originate's own refusal raise none on either. An action whose module was
+/// unloaded after the module learned it (res_mutestream's MuteAudio) is unknown on both.
 #[test]
 fn refused_requests_after_login_match_ami_tcp_in_a_real_asterisk() {
     let Some(prefix) =
@@ -177,9 +178,14 @@ fn refused_requests_after_login_match_ami_tcp_in_a_real_asterisk() {
     else {
         return;
     };
-    let users = "[limited]\nsecret = pw\nread = all\nwrite = call,originate\n";
-    let setup =
-        Setup { users, files: &[("logger.conf", LOGGER)], preload: &["res_security_log.so"] };
+    let users = "[limited]\nsecret = pw\nread = all\nwrite = call,originate\n\n\
+                 [admin]\nsecret = adminpw\nread = all\nwrite = all\n";
+    // res_mutestream registers MuteAudio (write system); unloading it unregisters the action.
+    let setup = Setup {
+        users,
+        files: &[("logger.conf", LOGGER)],
+        preload: &["res_security_log.so", "res_mutestream.so"],
+    };
     let pbx = Pbx::start(&prefix, &setup);
     pbx.load_module();
     assert!(pbx.wait_log("res_ami_websocket loading on Asterisk", Duration::from_secs(10)));
@@ -192,6 +198,39 @@ fn refused_requests_after_login_match_ami_tcp_in_a_real_asterisk() {
     ami.send(&[("Action", "Login"), ("Username", "Limited"), ("Secret", "pw"), ("ActionID", "l")]);
     let r = ami.wait_for(Duration::from_secs(10), |m| get(m, "ActionID") == "l");
     assert_eq!(r.as_ref().map(|m| get(m, "Message")), Some("Authentication accepted"));
+
+    let mut wsa = ws::connect(pbx.ws_port);
+    let r = wsa.login("admin", "adminpw");
+    assert_eq!(ws::field(&r, "Response"), "Success", "{r}");
+    let mut amia = Ami::connect(pbx.ami_port);
+    amia.login("admin", "adminpw");
+
+    // The Message of one request over the WebSocket and over TCP, whose answers must agree.
+    let both = |w: &mut ws::WsClient, t: &mut Ami, pairs: &[(&str, &str)], id: &str| {
+        let mut with_id = pairs.to_vec();
+        with_id.push(("ActionID", id));
+        let wid = w.send_action(&with_id);
+        let wr = w.response(&wid, Duration::from_secs(10)).expect("no WebSocket answer");
+        t.send(&with_id);
+        let tr = t.wait_for(Duration::from_secs(10), |m| get(m, "ActionID") == id);
+        let tr = tr.unwrap_or_else(|| panic!("no AMI answer to {pairs:?}"));
+        for k in ["Response", "Message"] {
+            assert_eq!(ws::field(&wr, k), get(&tr, k), "{k} of {pairs:?}: {wr} vs {tr:?}");
+        }
+        ws::field(&wr, "Message").to_string()
+    };
+    // MuteAudio while its module runs: the admin runs it (its own error), the limited user is
+    // denied; the module learns its classes. Then res_mutestream is unloaded: AMI answers it as
+    // unknown for both, and so must the module (not from what it learned).
+    let mute = [("Action", "MuteAudio")];
+    assert_eq!(both(&mut wsa, &mut amia, &mute, "m1"), "Channel not specified");
+    assert_eq!(both(&mut wsc, &mut ami, &mute, "m2"), "Permission denied");
+    let out = pbx.rx("module unload res_mutestream.so");
+    assert!(out.contains("Unloaded res_mutestream.so"), "{out}");
+    let gone = "Invalid/unknown command: MuteAudio. Use Action: ListCommands to show available \
+                commands.";
+    assert_eq!(both(&mut wsa, &mut amia, &mute, "m3"), gone);
+    assert_eq!(both(&mut wsc, &mut ami, &mute, "m4"), gone);
 
     let long = format!("NoSuch{}", "x".repeat(58));
     let end = "ZzEndOfCases";
@@ -216,40 +255,36 @@ fn refused_requests_after_login_match_ami_tcp_in_a_real_asterisk() {
         (vec![("Action", end)], bad_format(end)),
     ];
     for (n, (pairs, _)) in cases.iter().enumerate() {
-        let id = format!("c{n}");
-        let mut with_id = pairs.clone();
-        with_id.push(("ActionID", &id));
-        let w = wsc.send_action(&with_id);
-        let w = wsc.response(&w, Duration::from_secs(10)).expect("no WebSocket answer");
-        ami.send(&with_id);
-        let t = ami.wait_for(Duration::from_secs(10), |m| get(m, "ActionID") == id);
-        let t = t.unwrap_or_else(|| panic!("no AMI answer to {pairs:?}"));
-        for k in ["Response", "Message"] {
-            assert_eq!(ws::field(&w, k), get(&t, k), "{k} of {pairs:?}: {w} vs {t:?}");
-        }
+        both(&mut wsc, &mut ami, pairs, &format!("c{n}"));
     }
     let last = format!("RequestType=\"Action: {end}\"");
-    let both = || {
+    let logged = || {
         let log = pbx.log();
         log.lines().filter(|l| l.contains(&last)).count() == 2
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !both() && std::time::Instant::now() < deadline {
+    while !logged() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     let log = pbx.log();
     let (ours, theirs) = (request_events(&log, "WS"), request_events(&log, "TCP"));
-    let want: Vec<(&str, String)> = cases.iter().filter_map(|c| c.1.clone()).collect();
     let kinds = |evs: &[[String; 5]]| -> Vec<(String, String, String)> {
         evs.iter().map(|e| (e[0].clone(), e[1].clone(), e[2].clone())).collect()
     };
-    let expected: Vec<(String, String, String)> =
-        want.iter().map(|(e, t)| (e.to_string(), t.clone(), "Limited".to_string())).collect();
+    let row = |e: &str, t: &str, a: &str| (e.to_string(), t.to_string(), a.to_string());
+    let mut expected = vec![
+        row("RequestNotAllowed", "Action: MuteAudio", "Limited"),
+        row("RequestBadFormat", "Action: MuteAudio", "admin"),
+        row("RequestBadFormat", "Action: MuteAudio", "Limited"),
+    ];
+    expected.extend(cases.iter().filter_map(|c| c.1.clone()).map(|(e, t)| row(e, &t, "Limited")));
     assert_eq!(kinds(&theirs), expected, "AMI TCP's events (the reference)");
     assert_eq!(kinds(&ours), kinds(&theirs), "WebSocket events differ from AMI TCP's");
+    let admin_remote = wsa.ws.get_ref().local_addr().unwrap().port();
     for e in &ours {
         assert_eq!(e[3], format!("IPV4/WS/127.0.0.1/{}", pbx.ws_port), "{e:?}");
-        assert_eq!(e[4], format!("IPV4/WS/127.0.0.1/{ws_remote}"), "{e:?}");
+        let remote = if e[2] == "admin" { admin_remote } else { ws_remote };
+        assert_eq!(e[4], format!("IPV4/WS/127.0.0.1/{remote}"), "{e:?}");
     }
     for e in &theirs {
         assert_eq!(e[3], format!("IPV4/TCP/127.0.0.1/{}", pbx.ami_port), "{e:?}");
