@@ -146,7 +146,10 @@ mod tests {
             action: Message::from_pairs(pairs),
             write,
             user: "bob".into(),
-            origin: Origin::new(std::net::SocketAddr::from(([127, 0, 0, 1], 5))),
+            origin: std::sync::Arc::new(Origin::new(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                5,
+            )))),
         }
     }
 

@@ -26,8 +26,9 @@ pub struct Job {
     pub write: u32,
     /// The user's name as typed at login (for logs and security events).
     pub user: String,
-    /// The client's session, for the security events of a refused action.
-    pub origin: Origin,
+    /// The client's session, for the security events of a refused action (shared: one per
+    /// connection).
+    pub origin: Arc<Origin>,
 }
 
 /// Replies of one finished action, for one client.
@@ -247,7 +248,7 @@ mod tests {
         let mut action = Message::default();
         action.push("Action", "Ping");
         action.push("ActionID", id);
-        let origin = Origin::new(std::net::SocketAddr::from(([127, 0, 0, 1], 1)));
+        let origin = Arc::new(Origin::new(std::net::SocketAddr::from(([127, 0, 0, 1], 1))));
         Job { conn_id, action, write: 0, user: "u".into(), origin }
     }
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tungstenite::Utf8Bytes;
@@ -80,8 +81,8 @@ pub struct Client {
     held: Option<(Instant, Vec<Utf8Bytes>, bool)>,
     /// Who logged in on this connection; kept after Logoff (the session forgets it then).
     login: Option<LoginRecord>,
-    /// Addresses, transport and session id for security events.
-    origin: Origin,
+    /// Addresses, transport and session id for security events (shared with its actions).
+    origin: Arc<Origin>,
     /// Failed login attempts on this connection (for the metrics).
     pub auth_failures: u64,
 }
@@ -107,7 +108,7 @@ impl Client {
             deferred: Default::default(),
             held: None,
             login: None,
-            origin: Origin::new(peer),
+            origin: Arc::new(Origin::new(peer)),
             auth_failures: 0,
         }
     }
@@ -115,9 +116,10 @@ impl Client {
     /// Where this connection arrived (our listening address), whether over TLS, and its id
     /// (the session id of its security events).
     pub fn set_origin(&mut self, conn_id: u64, local: SocketAddr, tls: bool) {
-        self.origin.session_id = conn_id.to_string();
-        self.origin.local = local;
-        self.origin.tls = tls;
+        let origin = Arc::make_mut(&mut self.origin);
+        origin.session_id = conn_id.to_string();
+        origin.local = local;
+        origin.tls = tls;
     }
 
     /// Whether login succeeded.
@@ -252,7 +254,7 @@ impl Client {
                 write: l.write,
                 user: l.username.clone(),
                 action: msg,
-                origin: self.origin.clone(),
+                origin: Arc::clone(&self.origin),
             })];
         };
         let mut out = Vec::new();
