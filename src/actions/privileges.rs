@@ -1,8 +1,8 @@
 //! The write classes each action needs, learned from the running Asterisk itself
 //! (`manager show command <Action>`), so third-party modules' actions work too. Cached; the
 //! cache is cleared on reload, and a name not in it is looked up again every time; an action
-//! that answered nothing through the hook is forgotten and looked up again (it may have been
-//! unregistered by its module's unload).
+//! that answered nothing through the hook, or that the cache says a user may not run, is
+//! forgotten and looked up again (it may have been unregistered by its module's unload).
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
