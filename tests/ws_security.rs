@@ -20,7 +20,8 @@ const MANAGER: &str = "[general]\nenabled = yes\nbindaddr = 127.0.0.1\n\n\
 [solo]\nsecret = solopw\nread = all\nwrite = all\nallowmultiplelogin = no\n\n\
 [remote]\nsecret = remotepw\nread = all\nwrite = all\ndeny = 0.0.0.0/0.0.0.0\n\
 permit = 10.0.0.0/255.0.0.0\n\n\
-[nosecret]\nread = all\n";
+[nosecret]\nread = all\n\n\
+[caller]\nsecret = callerpw\nread = all\nwrite = call,originate\n";
 
 const FILTER: &str = "/etc/fail2ban/filter.d/asterisk.conf";
 
@@ -199,6 +200,161 @@ fn session_limit_and_refused_requests_are_security_events() {
         let account = e.fields.get("AccountID").cloned().unwrap_or_default();
         assert_common(e, port, &account);
     }
+}
+
+/// After login, as manager.c's `process_message`: a message without Action is RequestBadFormat
+/// (`Action: NONE`), an action the user's write classes do not allow is RequestNotAllowed, an
+/// unknown one RequestBadFormat (`Action: <name as sent>`, cut to 63 bytes); each with the user,
+/// the session, WS and both addresses. The module's own refusals of what AMI would run (an
+/// action unsafe through the hook, unloading the module itself) are RequestNotAllowed. Allowed
+/// actions, and refusals inside an action's own code (Originate needing `system`), raise none.
+/// An action unregistered after the module learned it is answered as unknown, as AMI does.
+#[test]
+fn refused_requests_after_login_are_security_events() {
+    let (s, port) = common::start_with_manager(MANAGER);
+    let mut caller = connect(port);
+    let r = login(&mut caller, &[("Username", "Caller"), ("Secret", "callerpw")]);
+    assert_eq!(field(&r, "Response"), "Success", "{r}");
+    let mut admin = connect(port);
+    let r = login(&mut admin, &[("Username", "admin"), ("Secret", "adminpw")]);
+    assert_eq!(field(&r, "Response"), "Success", "{r}");
+    let base = events(&s).len();
+    assert_eq!(base, 2, "two SuccessfulAuth");
+
+    // (Response, Message) of one request.
+    let ask = |c: &mut WsClient, pairs: &[(&str, &str)]| -> (String, String) {
+        let id = c.send_action(pairs);
+        let r = c.response(&id, Duration::from_secs(10)).expect("no answer");
+        (field(&r, "Response").to_string(), field(&r, "Message").to_string())
+    };
+    let unknown = |name: &str| {
+        format!(
+            "Invalid/unknown command: {name}. Use Action: ListCommands to show available commands."
+        )
+    };
+    let long = format!("NoSuch{}", "x".repeat(58));
+    assert_eq!(long.len(), 64, "the longest name the module accepts");
+    let not_allowed = |ty: &str| Some(("RequestNotAllowed", ty.to_string()));
+    let bad_format = |ty: &str| Some(("RequestBadFormat", ty.to_string()));
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, String, Option<(&'a str, String)>);
+    // (user, request, start of the error Message or "" for Success, event and RequestType)
+    let cases: Vec<Case> = vec![
+        ("caller", vec![("Action", "Ping")], String::new(), None),
+        (
+            "caller",
+            vec![("Action", "Command"), ("Command", "core show uptime")],
+            "Permission denied".into(),
+            not_allowed("Action: Command"),
+        ),
+        (
+            "caller",
+            vec![("Action", "command"), ("Command", "core show uptime")],
+            "Permission denied".into(),
+            not_allowed("Action: command"),
+        ),
+        (
+            "caller",
+            vec![("Action", "Filter"), ("Operation", "Add"), ("Filter", "Event: Hangup")],
+            "Permission denied".into(),
+            not_allowed("Action: Filter"),
+        ),
+        (
+            "caller",
+            vec![("Action", "NoSuchAction")],
+            unknown("NoSuchAction"),
+            bad_format("Action: NoSuchAction"),
+        ),
+        (
+            "caller",
+            vec![("Action", &long)],
+            unknown(&long),
+            bad_format(&format!("Action: {}", &long[..55])),
+        ),
+        (
+            "caller",
+            vec![("Foo", "bar")],
+            "Missing action in request".into(),
+            bad_format("Action: NONE"),
+        ),
+        (
+            "caller",
+            vec![("Action", "Originate"), ("Channel", "Local/1@x"), ("Application", "System")],
+            "Originate Access Forbidden".into(),
+            None,
+        ),
+        (
+            "admin",
+            vec![("Action", "PJSIPHangup"), ("Channel", "PJSIP/nobody-1")],
+            "PJSIPHangup is not available over the WebSocket".into(),
+            not_allowed("Action: PJSIPHangup"),
+        ),
+        (
+            "admin",
+            vec![("Action", "Command"), ("Command", "module unload res_ami_websocket.so")],
+            "Could not unload module".into(),
+            not_allowed("Action: Command"),
+        ),
+        (
+            "admin",
+            vec![("Action", "Command"), ("Command", "core show uptime")],
+            String::new(),
+            None,
+        ),
+        ("admin", vec![("Action", "CoreSettings")], String::new(), None),
+    ];
+    let mut want = Vec::new();
+    for (who, pairs, error, event) in &cases {
+        let c = if *who == "caller" { &mut caller } else { &mut admin };
+        let (response, message) = ask(c, pairs);
+        if error.is_empty() {
+            assert_eq!(response, "Success", "{pairs:?}: {message}");
+        } else {
+            assert_eq!(response, "Error", "{pairs:?}");
+            assert!(message.starts_with(error.as_str()), "{pairs:?}: {message}");
+        }
+        if let Some((name, ty)) = event {
+            let remote = c.ws.get_ref().local_addr().unwrap().port();
+            let account = if *who == "caller" { "Caller" } else { "admin" };
+            want.push((name.to_string(), ty.clone(), account, remote));
+        }
+        // Each request's event (or none) is recorded by the time its answer arrives.
+        let now = events(&s);
+        assert_eq!(now.len() - base, want.len(), "{pairs:?}\n{now:#?}");
+    }
+    // An action learned while registered, then unregistered (its module unloaded): the hook
+    // finds nothing, so the module looks again and answers as AMI answers an unknown action.
+    assert!(s.rx("standin register action WsGoneSoon call").contains("registered"));
+    assert_eq!(ask(&mut caller, &[("Action", "WsGoneSoon")]).0, "Success");
+    assert!(s.rx("standin unregister action WsGoneSoon").contains("unregistered"));
+    let (response, message) = ask(&mut caller, &[("Action", "WsGoneSoon")]);
+    assert_eq!((response.as_str(), message), ("Error", unknown("WsGoneSoon")));
+    let remote = caller.ws.get_ref().local_addr().unwrap().port();
+    want.push(("RequestBadFormat".into(), "Action: WsGoneSoon".into(), "Caller", remote));
+
+    // The same for a user its classes refused: once unregistered it is unknown, not denied.
+    assert!(s.rx("standin register action WsGoneLater system").contains("registered"));
+    assert_eq!(ask(&mut caller, &[("Action", "WsGoneLater")]).1, "Permission denied");
+    want.push(("RequestNotAllowed".into(), "Action: WsGoneLater".into(), "Caller", remote));
+    assert!(s.rx("standin unregister action WsGoneLater").contains("unregistered"));
+    assert_eq!(ask(&mut caller, &[("Action", "WsGoneLater")]).1, unknown("WsGoneLater"));
+    want.push(("RequestBadFormat".into(), "Action: WsGoneLater".into(), "Caller", remote));
+
+    let ev = events(&s);
+    let session_of = |account: &str| {
+        ev[..base].iter().find(|e| e.fields["AccountID"] == account).unwrap().fields["SessionID"]
+            .clone()
+    };
+    for (e, (name, ty, account, remote)) in ev[base..].iter().zip(&want) {
+        assert_eq!(&e.name, name, "{e:?}");
+        assert_eq!(&e.fields["RequestType"], ty, "{e:?}");
+        assert_common(e, port, account);
+        assert_eq!(e.fields["RemoteAddress"], format!("IPV4/WS/127.0.0.1/{remote}"), "{e:?}");
+        assert_eq!(e.fields["SessionID"], session_of(account), "{e:?}");
+        assert!(!e.fields.contains_key("RequestParams"), "{e:?}");
+        assert_eq!(e.fields["Severity"], "Error", "{e:?}");
+    }
+    assert_eq!(ev.len() - base, want.len(), "{ev:#?}");
+    assert_eq!(want.len(), 11);
 }
 
 /// Runs fail2ban-regex with the stock filter; returns (matched line, host) pairs.

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::ami::message::Message;
+use crate::ami::security::Origin;
 
 /// One action to run for one client.
 pub struct Job {
@@ -23,8 +24,11 @@ pub struct Job {
     pub action: Message,
     /// The user's write classes (EVENT_FLAG bits).
     pub write: u32,
-    /// The user's name (for logs).
+    /// The user's name as typed at login (for logs and security events).
     pub user: String,
+    /// The client's session, for the security events of a refused action (shared: one per
+    /// connection).
+    pub origin: Arc<Origin>,
 }
 
 /// Replies of one finished action, for one client.
@@ -244,7 +248,8 @@ mod tests {
         let mut action = Message::default();
         action.push("Action", "Ping");
         action.push("ActionID", id);
-        Job { conn_id, action, write: 0, user: "u".into() }
+        let origin = Arc::new(Origin::new(std::net::SocketAddr::from(([127, 0, 0, 1], 1))));
+        Job { conn_id, action, write: 0, user: "u".into(), origin }
     }
 
     fn wait_done(pool: &mut ActionPool, n: usize) -> Vec<Done> {

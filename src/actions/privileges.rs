@@ -1,6 +1,8 @@
 //! The write classes each action needs, learned from the running Asterisk itself
 //! (`manager show command <Action>`), so third-party modules' actions work too. Cached; the
-//! cache is cleared on reload, and a name not in it is looked up again every time.
+//! cache is cleared on reload, and a name not in it is looked up again every time; an action
+//! that answered nothing through the hook, or that the cache says a user may not run, is
+//! forgotten and looked up again (it may have been unregistered by its module's unload).
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
@@ -24,6 +26,13 @@ pub fn clear() {
     *CACHE.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
+/// Forgets what was learned about one action (it may have been unregistered since).
+pub fn forget(action: &str) {
+    if let Some(c) = CACHE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        c.remove(&action.to_ascii_lowercase());
+    }
+}
+
 /// The write classes `action` needs, or `None` when Asterisk has no such action.
 /// `lookup` runs a CLI command and returns its output (injected for tests).
 pub fn required(action: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<u32> {
@@ -44,4 +53,29 @@ pub fn info(action: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<Act
     let info = ActionInfo { required, synopsis };
     cache().get_or_insert_with(HashMap::new).insert(key, info.clone());
     Some(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn learned_once_and_looked_up_again_once_forgotten() {
+        let asked = Cell::new(0);
+        let classes = Cell::new("call");
+        let lookup = |_: &str| {
+            asked.set(asked.get() + 1);
+            Some(format!("Action: WsPrivTest\nSynopsis: x\nPrivilege: {},all\n", classes.get()))
+        };
+        assert_eq!(required("WsPrivTest", lookup), Some(crate::ami::classes::CALL));
+        assert_eq!(required("wsprivtest", lookup), Some(crate::ami::classes::CALL));
+        assert_eq!(asked.get(), 1, "cached, names ignoring case");
+        classes.set("system");
+        forget("WSPRIVTEST");
+        assert_eq!(required("WsPrivTest", lookup), Some(crate::ami::classes::SYSTEM));
+        assert_eq!(asked.get(), 2);
+        forget("WsPrivTest");
+        assert_eq!(required("WsPrivTest", |_| None), None, "unknown once unregistered");
+    }
 }

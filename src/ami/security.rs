@@ -13,7 +13,15 @@
 //! - success: SuccessfulAuth (UsingPassword 0, as manager.c leaves it);
 //! - Login/Challenge for a user logged in elsewhere without `allowmultiplelogin`: SessionLimit;
 //! - before login, an action other than Login/Challenge/Logoff: RequestNotAllowed
-//!   (`Action: <name>`); a message without Action: RequestBadFormat (`Action: NONE`).
+//!   (`Action: <name>`); a message without Action: RequestBadFormat (`Action: NONE`);
+//! - after login, the same for a message without Action (with the account); an action the
+//!   user's write classes do not allow, or one that is known but cannot run (no longer
+//!   registered, its module not running): RequestNotAllowed (`Action: <name>`); an unknown
+//!   action: RequestBadFormat (`Action: <name>`). Refusals inside an action's own code (Originate
+//!   needing `system`, Getvar of SHELL/EVAL) report nothing, as in manager.c.
+//!
+//! The request type is `Action: <name as sent>`, cut to 63 bytes as manager.c's 64-byte
+//! buffer cuts it.
 //!
 //! `<ip>` is the address alone (`ast_sockaddr_stringify_addr`: IPv4-mapped shown as IPv4, IPv6
 //! without brackets). Differences, all documented in the README: the transport is WS or WSS
@@ -21,7 +29,9 @@
 //! connection id of `ws show clients`, and the account is the name the client sent even where
 //! manager.c's session has none yet (ChallengeResponseFailed, SessionLimit). Our login limiter's
 //! refusals (no AMI equivalent) are RequestNotAllowed (`Action: Login`) plus the "failed to
-//! authenticate" line, so fail2ban keeps counting them.
+//! authenticate" line, so fail2ban keeps counting them; the module's other refusals of a
+//! logged-in action that AMI would run (actions unsafe through the hook, unloading the module
+//! from its own action thread) are RequestNotAllowed (`Action: <name>`).
 #![forbid(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
@@ -46,6 +56,20 @@ pub struct Origin {
     pub tls: bool,
     /// When the session started (connected).
     pub started: SystemTime,
+}
+
+impl Origin {
+    /// A session of a client at `remote` that starts now; its id, our address and TLS are
+    /// filled in once the connection is registered.
+    pub fn new(remote: SocketAddr) -> Self {
+        Origin {
+            session_id: String::new(),
+            local: SocketAddr::from(([0, 0, 0, 0], 0)),
+            remote,
+            tls: false,
+            started: SystemTime::now(),
+        }
+    }
 }
 
 /// The kinds of event the module reports, with their own fields.
@@ -173,6 +197,40 @@ pub fn for_auth(outcome: &AuthOutcome, remote: IpAddr, md5: &Md5Attempt) -> Repo
     }
 }
 
+/// manager.c's request type for `action`: `Action: <name>` in a 64-byte buffer (`snprintf`),
+/// so at most 63 bytes (cut at a character boundary; validated names are ASCII anyway).
+pub fn request_type(action: &str) -> String {
+    const MAX: usize = 63;
+    let mut t = format!("Action: {action}");
+    if t.len() > MAX {
+        let mut end = MAX;
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        t.truncate(end);
+    }
+    t
+}
+
+/// Why a logged-in request is refused, as `process_message` tells the security framework.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Not allowed to this user or not runnable (`report_req_not_allowed`): RequestNotAllowed.
+    NotAllowed,
+    /// No such action (`report_req_bad_format`): RequestBadFormat.
+    Unknown,
+}
+
+/// The event for a logged-in request refused as `refused`, for `account` (the user as typed).
+pub fn for_refused_request(refused: Refused, action: &str, account: &str) -> Event {
+    let ty = request_type(action);
+    let kind = match refused {
+        Refused::NotAllowed => EventKind::RequestNotAllowed(ty),
+        Refused::Unknown => EventKind::RequestBadFormat(ty),
+    };
+    Event { kind, account: account.to_owned() }
+}
+
 /// The event for a message refused before login, as `process_message` reports it: no Action
 /// (RequestBadFormat, `Action: NONE`) or an action other than Login, Challenge and Logoff
 /// (RequestNotAllowed, `Action: <name>`). `None` for what is allowed before login.
@@ -183,9 +241,7 @@ pub fn for_pre_login_request(action: Option<&str>) -> Option<Event> {
         Some(a) if ["Login", "Challenge", "Logoff"].iter().any(|x| a.eq_ignore_ascii_case(x)) => {
             None
         }
-        Some(a) => {
-            Some(Event { kind: EventKind::RequestNotAllowed(format!("Action: {a}")), account })
-        }
+        Some(a) => Some(Event { kind: EventKind::RequestNotAllowed(request_type(a)), account }),
     }
 }
 
@@ -279,5 +335,38 @@ mod tests {
         for ok in ["login", "Challenge", "LOGOFF"] {
             assert_eq!(for_pre_login_request(Some(ok)), None);
         }
+        let long = "A".repeat(64);
+        let Some(EventKind::RequestNotAllowed(t)) =
+            for_pre_login_request(Some(&long)).map(|e| e.kind)
+        else {
+            panic!("not RequestNotAllowed")
+        };
+        assert_eq!(t, format!("Action: {}", &long[..55]));
+    }
+
+    #[test]
+    fn logged_in_refusals() {
+        assert_eq!(
+            for_refused_request(Refused::NotAllowed, "originate", "Bob"),
+            Event {
+                kind: EventKind::RequestNotAllowed("Action: originate".into()),
+                account: "Bob".into()
+            }
+        );
+        assert_eq!(
+            for_refused_request(Refused::Unknown, "NoSuch", "bob").kind,
+            EventKind::RequestBadFormat("Action: NoSuch".into())
+        );
+    }
+
+    #[test]
+    fn request_types_are_cut_as_in_a_64_byte_buffer() {
+        assert_eq!(request_type("Ping"), "Action: Ping");
+        let name = "x".repeat(55);
+        assert_eq!(request_type(&name).len(), 63);
+        assert_eq!(request_type(&format!("{name}yz")), format!("Action: {name}"));
+        // A multi-byte character straddling byte 63 is dropped whole.
+        let t = request_type(&format!("{}\u{e9}", "x".repeat(54)));
+        assert_eq!(t, format!("Action: {}", "x".repeat(54)));
     }
 }

@@ -27,6 +27,7 @@ use super::accounts::{authority_to_str, flag};
 use super::classes::strings_to_mask;
 use super::filter::EventFilters;
 use super::login::{self, FAILED_LOGIN_DELAY, LoginFailure, LoginRateLimiter, LoginRequest};
+use super::security::Refused;
 
 /// An AMI message as ordered (name, value) pairs.
 pub type Headers = Vec<(String, String)>;
@@ -100,6 +101,9 @@ pub struct Reply {
     pub fully_booted: bool,
     /// Set for Login (and refused Login/Challenge) attempts.
     pub auth: Option<AuthOutcome>,
+    /// Set when a logged-in action was refused as manager.c's `process_message` refuses it
+    /// (Filter without write `system`), for its security event.
+    pub refused: Option<Refused>,
 }
 
 impl Reply {
@@ -355,6 +359,11 @@ impl Session {
         } else if is("Events") {
             events_action(s, msg, broken_events)
         } else if is("Filter") {
+            // Registered with EVENT_FLAG_SYSTEM: without it, process_message refuses it.
+            if s.write & flag::SYSTEM == 0 {
+                let denied = error(msg, "Permission denied");
+                return Some(Reply { refused: Some(Refused::NotAllowed), ..Reply::one(denied) });
+            }
             Reply::one(filter_action(s, msg))
         } else if is("ListCommands") {
             Reply::one(list_commands(s.write, msg, env.commands))
@@ -403,10 +412,8 @@ fn events_action(s: &mut LoggedIn, msg: &[(String, String)], broken: bool) -> Re
     }
 }
 
+/// action_filter, for a user with write `system` (checked by the caller).
 fn filter_action(s: &mut LoggedIn, msg: &[(String, String)]) -> Headers {
-    if s.write & flag::SYSTEM == 0 {
-        return error(msg, "Permission denied");
-    }
     if !header(msg, "Operation").eq_ignore_ascii_case("Add") {
         return error(msg, "Unknown operation");
     }
@@ -816,6 +823,7 @@ mod tests {
         let add = [("Action", "Filter"), ("Operation", "Add"), ("Filter", "Event: Hangup")];
         let r = w.step(&mut caller, &add).unwrap();
         assert_eq!(r.messages, [resp("Error", None, Some("Permission denied"))], "needs system");
+        assert_eq!(r.refused, Some(Refused::NotAllowed), "reported as process_message does");
 
         let (mut s, _) = w.login("admin", "adminpw", "10.0.0.1");
         let hangup = "Event: Hangup\r\nChannel: PJSIP/a-1\r\n\r\n";
@@ -849,6 +857,7 @@ mod tests {
             let r = w.step(&mut s, &m).unwrap();
             let kind = if *want == "Success" { "Success" } else { "Error" };
             assert_eq!(r.messages, [resp(kind, Some("f"), Some(want))], "{extra:?}");
+            assert_eq!(r.refused, None, "action_filter's own errors report nothing");
         }
         assert_eq!(s.logged_in().unwrap().filters.counts(), (2, 1));
         assert!(s.wants_event(flag::CALL, "Hangup", hangup));

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tungstenite::Utf8Bytes;
@@ -80,8 +81,8 @@ pub struct Client {
     held: Option<(Instant, Vec<Utf8Bytes>, bool)>,
     /// Who logged in on this connection; kept after Logoff (the session forgets it then).
     login: Option<LoginRecord>,
-    /// Addresses, transport and session id for security events.
-    origin: Origin,
+    /// Addresses, transport and session id for security events (shared with its actions).
+    origin: Arc<Origin>,
     /// Failed login attempts on this connection (for the metrics).
     pub auth_failures: u64,
 }
@@ -107,13 +108,7 @@ impl Client {
             deferred: Default::default(),
             held: None,
             login: None,
-            origin: Origin {
-                session_id: String::new(),
-                local: SocketAddr::from(([0, 0, 0, 0], 0)),
-                remote: peer,
-                tls: false,
-                started: std::time::SystemTime::now(),
-            },
+            origin: Arc::new(Origin::new(peer)),
             auth_failures: 0,
         }
     }
@@ -121,9 +116,10 @@ impl Client {
     /// Where this connection arrived (our listening address), whether over TLS, and its id
     /// (the session id of its security events).
     pub fn set_origin(&mut self, conn_id: u64, local: SocketAddr, tls: bool) {
-        self.origin.session_id = conn_id.to_string();
-        self.origin.local = local;
-        self.origin.tls = tls;
+        let origin = Arc::make_mut(&mut self.origin);
+        origin.session_id = conn_id.to_string();
+        origin.local = local;
+        origin.tls = tls;
     }
 
     /// Whether login succeeded.
@@ -258,9 +254,14 @@ impl Client {
                 write: l.write,
                 user: l.username.clone(),
                 action: msg,
+                origin: Arc::clone(&self.origin),
             })];
         };
         let mut out = Vec::new();
+        if let (Some(refused), Some(user)) = (reply.refused, self.user()) {
+            let e = security::for_refused_request(refused, msg.action().unwrap_or_default(), user);
+            crate::host::security::report(&self.origin, &e);
+        }
         if let Some(auth) = &reply.auth {
             self.log_auth(auth, ctx.accounts, sent_key);
             self.auth_failures += u64::from(matches!(auth, AuthOutcome::Failure { .. }));
@@ -328,8 +329,10 @@ impl Client {
         }
     }
 
-    /// Security events for requests AMI reports in `process_message`: no Action (any time), or
-    /// an action other than Login/Challenge/Logoff before login.
+    /// Security events for requests AMI reports in `process_message` before routing them: no
+    /// Action (any time), or an action other than Login/Challenge/Logoff before login. Refusals
+    /// of logged-in actions are reported where they are decided (the session's `refused`, and
+    /// `actions::execute` on the action thread).
     fn report_request(&self, msg: &Message) {
         let action = Some(msg.header("Action")).filter(|a| !a.is_empty());
         match (self.session.logged_in(), action) {

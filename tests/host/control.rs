@@ -145,6 +145,22 @@ pub static COMMANDS: &[Builtin] = &[
             }
         }
     }),
+    cmd!(c"standin unregister action", c"Unregister a run-time manager action", c"Usage: standin unregister action <name>\n       Unregisters an action registered with 'standin register action' (as its module's unload would).\n", |a| {
+        let Some(name) = a.argv.get(3) else {
+            return Status::ShowUsage;
+        };
+        match crate::mancmds::unregister_late(name) {
+            Ok(line) => {
+                crate::verb!(5, "{line}");
+                a.out(&format!("unregistered {name}\n"));
+                Status::Success
+            }
+            Err(e) => {
+                a.out(&format!("{e}\n"));
+                Status::Failure
+            }
+        }
+    }),
     cmd!(c"standin show resources", c"Threads and open descriptors of the stand-in", c"Usage: standin show resources\n       Counts /proc/self/task and /proc/self/fd entries.\n", |a| {
         a.out(&format!(
             "threads: {}\nfds: {}\nchannel handles: {}\nchannel snapshots: {}\nchannel locks held: {}\n",

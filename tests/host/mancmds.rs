@@ -208,6 +208,19 @@ pub fn register_late(name: &str, classes: &str) -> Result<i32, String> {
     Ok(authority)
 }
 
+/// Unregisters an action registered at run time, as `ast_manager_unregister` (main/manager.c)
+/// does when its module unloads: removed from the list, so `action_find` (hence
+/// `ast_hook_send_action` and `manager show command`) no longer finds it; the verbose line is
+/// manager.c's (level 5). Built-in actions stay (the stand-in's core keeps them).
+pub fn unregister_late(name: &str) -> Result<String, String> {
+    let mut late = LATE.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(at) = late.iter().position(|(n, _)| n.eq_ignore_ascii_case(name)) else {
+        return Err(format!("'{name}' was not registered at run time"));
+    };
+    late.remove(at);
+    Ok(format!("Manager unregistered action {name}"))
+}
+
 /// A one-line synopsis of the stand-in's own (never Asterisk's documentation text).
 pub fn synopsis(name: &str) -> String {
     if crate::actions::simulated(name) || is_late(name) {
@@ -261,6 +274,19 @@ pub fn show_commands() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn actions_unregistered_at_run_time_are_gone() {
+        assert!(register_late("WsGoneSoon", "call").is_ok());
+        assert!(find("wsgonesoon").is_some());
+        assert_eq!(
+            unregister_late("wsgonesoon").as_deref(),
+            Ok("Manager unregistered action wsgonesoon")
+        );
+        assert!(find("WsGoneSoon").is_none());
+        assert!(unregister_late("WsGoneSoon").is_err());
+        assert!(unregister_late("Ping").is_err(), "built-ins stay");
+    }
 
     #[test]
     fn actions_registered_at_run_time_are_found_and_shown() {
