@@ -107,7 +107,7 @@ impl Server {
                     w.start_close(1008, "message rate limit exceeded");
                     return Ended::No;
                 }
-                crate::ws::echo::echo(w, msg)
+                crate::ws::echo::echo(w, msg, &mut self.deflater)
             }
             Message::Binary(_) => {
                 w.start_close(1003, "binary messages are not accepted");
@@ -127,7 +127,7 @@ impl Server {
                 }
                 // Test-only echo (Autobahn): the branch point where the AMI part would start.
                 if crate::ws::echo::ENABLED {
-                    return crate::ws::echo::echo(w, Message::Text(text));
+                    return crate::ws::echo::echo(w, Message::Text(text), &mut self.deflater);
                 }
                 let pending = match w.client.decode(text.as_str()) {
                     Ok(msg) => Pending::Action(msg),
