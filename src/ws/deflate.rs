@@ -261,6 +261,24 @@ mod tests {
     }
 
     #[test]
+    fn rfc7692_payload_forms_inflate() {
+        // What other compressors send: RFC 7692 sections 7.2.3.3 (a stored block), 7.2.3.4
+        // (BFINAL set: the appended tail lies after the end of the stream), 7.2.3.5 (two blocks,
+        // the first one flushed), 7.2.3.6 (an empty message), and an empty payload.
+        let mut inf = Inflater::default();
+        let hello: [&[u8]; 3] = [
+            &[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00],
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+            &[0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00],
+        ];
+        for payload in hello {
+            assert_eq!(inf.inflate(payload, 100).unwrap(), b"Hello", "{payload:02x?}");
+        }
+        assert_eq!(inf.inflate(&[0x00], 100).unwrap(), b"");
+        assert_eq!(inf.inflate(&[], 100).unwrap(), b"");
+    }
+
+    #[test]
     fn short_or_incompressible_messages_stay_plain() {
         let mut def = Deflater::default();
         assert_eq!(def.compress(b"{\"Response\":\"Success\"}"), None);
