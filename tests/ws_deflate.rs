@@ -143,4 +143,7 @@ fn off_by_default_and_when_off_no_extension_is_answered() {
     let (_s3, port3) = start("yes");
     let c = pmd::connect(port3, "permessage-deflate; server_max_window_bits=10");
     assert_eq!(c.extensions, None);
+    // An accepted server_max_window_bits is returned (RFC 7692 7.1.2.1).
+    let c = pmd::connect(port3, "permessage-deflate; server_max_window_bits=15");
+    assert_eq!(c.extensions.as_deref(), Some(&*format!("{ANSWER}; server_max_window_bits=15")));
 }
