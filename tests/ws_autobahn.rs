@@ -9,7 +9,7 @@
 //! - With `compression = yes` and the raised limits, the permessage-deflate cases (12.*, 13.*):
 //!   every case OK except the two offers we decline (13.3.*, 13.5.*: UNIMPLEMENTED), and our
 //!   echoes must have arrived compressed. A representative 52 of the 216 by default;
-//!   `AMI_WS_AUTOBAHN_COMPRESSION=all` runs all of them (about 8 minutes on the 2-core VM).
+//!   `AMI_WS_AUTOBAHN_COMPRESSION=all` runs all of them (4.5 to 8 minutes on the 2-core VM).
 //!
 //! kosoku runs through tests/autobahn/kosoku_run.py, which fixes its Python 3 port of the
 //! 12.*/13.* cases (see there). Reports: `target/autobahn/<run>/index.json` and one HTML page
@@ -197,7 +197,7 @@ fn at_the_production_limits_only_the_cases_over_a_limit_fail() {
 /// The compression cases run by default: of each data set (12.1-12.5) and each offer (13.1-13.7),
 /// 16-byte messages (sent plain: under 64 bytes), 1 KiB, 16 KiB, and 8 KiB auto-fragmented into
 /// 256-byte frames; and 128 KiB whole and in 32 KiB fragments for text (12.1) and for the
-/// three-offer negotiation (13.7). 52 cases, about a minute; all 216 take about 8.
+/// three-offer negotiation (13.7). 52 cases, about 30 s; all 216 take 4.5 to 8 minutes.
 fn compression_subset() -> Vec<String> {
     let groups = (1..=5).map(|g| (12, g)).chain((1..=7).map(|g| (13, g)));
     let mut ids: Vec<String> =
