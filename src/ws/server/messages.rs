@@ -58,6 +58,9 @@ impl Server {
                     // The deflate filter refused a message (too big inflated, bad data).
                     if let Some((code, reason)) = w.ws.get_ref().deflate_failure() {
                         crate::ast_debug!(1, "ws: client {id} ({peer}): {reason}; closing");
+                        // As below: replies to the messages before it first, then the Close
+                        // (regression test ws_deflate::replies_before_a_refused_compressed_...).
+                        let _ = w.flush();
                         w.abort_with(code, reason);
                     }
                     return Ended::Yes;
