@@ -143,4 +143,40 @@ fn off_by_default_and_when_off_no_extension_is_answered() {
     let (_s3, port3) = start("yes");
     let c = pmd::connect(port3, "permessage-deflate; server_max_window_bits=10");
     assert_eq!(c.extensions, None);
+    // An accepted server_max_window_bits is returned (RFC 7692 7.1.2.1).
+    let c = pmd::connect(port3, "permessage-deflate; server_max_window_bits=15");
+    assert_eq!(c.extensions.as_deref(), Some(&*format!("{ANSWER}; server_max_window_bits=15")));
+}
+
+/// A valid compressed message followed, in the same TCP segment, by a compressed one the filter
+/// refuses: the reply to the first still goes out, then the Close with the refusal's code
+/// (before the fix both were dropped and the connection just ended, as ws_hygiene's
+/// `replies_before_a_bad_frame_go_out_then_its_close` once found for plain frames).
+#[test]
+fn replies_before_a_refused_compressed_message_go_out_then_its_close() {
+    let (_s, port) = start("yes");
+    let bomb = pmd::deflate(&vec![b'a'; 1 << 20]);
+    let cases: [(&str, Vec<u8>, u16); 3] = [
+        ("inflates past max_message_size", pmd::frame(true, true, 1, &bomb), 1009),
+        ("not deflate data", pmd::frame(true, true, 1, &[0xff; 8]), 1007),
+        (
+            "RSV1 on a continuation",
+            [pmd::frame(false, true, 1, b"\xf2\x48"), pmd::frame(true, true, 0, b"\x00")].concat(),
+            1002,
+        ),
+    ];
+    for (what, bad, code) in cases {
+        let mut c = pmd::connect(port, CHROMIUM_OFFER);
+        let challenge = r#"{"Action":"Challenge","AuthType":"MD5","ActionID":"c1"}"#;
+        let mut bytes = pmd::frame(true, true, 1, &pmd::deflate(challenge.as_bytes()));
+        bytes.extend_from_slice(&bad);
+        c.send_raw(&bytes);
+        let reply = c
+            .recv(Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("{what}: the reply to the valid message was dropped"));
+        assert_eq!(reply.opcode, 1, "{what}: {reply:?}");
+        let v: Value = serde_json::from_str(&reply.text()).unwrap();
+        assert_eq!(field(&v, "ActionID"), "c1", "{what}: {v}");
+        assert_eq!(c.close_code(Duration::from_secs(5)), Some(code), "{what}");
+    }
 }

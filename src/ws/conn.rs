@@ -269,16 +269,25 @@ impl WsConn {
         deflated: Option<Bytes>,
     ) -> Result<bool, Gone> {
         let raw_len = text.len();
-        let (message, len) = match deflated.filter(|_| self.deflate) {
-            Some(payload) => {
-                let len = payload.len();
-                let mut frame = Frame::message(payload, OpCode::Data(Data::Text), true);
-                frame.header_mut().rsv1 = true;
-                (Message::Frame(frame), len)
-            }
-            None => (Message::Text(text), raw_len),
-        };
-        self.write_counted(message, len, raw_len)
+        match deflated.filter(|_| self.deflate) {
+            Some(payload) => self.queue_deflated(payload, Data::Text, raw_len),
+            None => self.write_counted(Message::Text(text), raw_len, raw_len),
+        }
+    }
+
+    /// Queues one data message already compressed for permessage-deflate (RSV1 set): `payload`
+    /// is its deflate stream without the tail, `raw_len` its size before compression. Only for
+    /// a client that negotiated compression. Same contract as [`WsConn::queue`].
+    pub fn queue_deflated(
+        &mut self,
+        payload: Bytes,
+        data: Data,
+        raw_len: usize,
+    ) -> Result<bool, Gone> {
+        let len = payload.len();
+        let mut frame = Frame::message(payload, OpCode::Data(data), true);
+        frame.header_mut().rsv1 = true;
+        self.write_counted(Message::Frame(frame), len, raw_len)
     }
 
     /// Queues one data message of `len` payload bytes, uncompressed (the test-only echo).

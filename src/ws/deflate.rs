@@ -13,9 +13,14 @@ use super::http::RequestHead;
 
 /// The extension name.
 pub const EXTENSION: &str = "permessage-deflate";
-/// Our answer to any offer we accept (RFC 7692 7.1.1.1 and 7.1.1.2 let the server add both).
+/// Our answer to an offer we accept (RFC 7692 7.1.1.1 and 7.1.1.2 let the server add both).
 pub const RESPONSE: &str =
     "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+/// Our answer to an accepted offer with `server_max_window_bits=15`: RFC 7692 7.1.2.1 says a
+/// server accepts that parameter by returning it (a client checking that fails the handshake
+/// without it).
+pub const RESPONSE_SERVER_WINDOW: &str = "permessage-deflate; server_no_context_takeover; \
+client_no_context_takeover; server_max_window_bits=15";
 /// Messages shorter than this go uncompressed (a deflate block costs more than it saves).
 pub const MIN_COMPRESS: usize = 64;
 /// Compression level: 6 is zlib's default; 9 gains nothing on AMI events (see the design notes).
@@ -23,22 +28,22 @@ const LEVEL: u32 = 6;
 /// The tail every sync-flushed message ends with; removed on send, appended before inflating.
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// Whether the client offered permessage-deflate in a form we can accept (first acceptable
-/// offer wins; an offer with unknown or repeated parameters, or that limits our window below 15
-/// bits, is declined as RFC 7692 section 5 requires).
-pub fn accepts_offer(head: &RequestHead) -> bool {
+/// Our `Sec-WebSocket-Extensions` answer when the client offered permessage-deflate in a form
+/// we can accept (the first acceptable offer wins; an offer with unknown or repeated parameters,
+/// or that limits our window below 15 bits, is declined as RFC 7692 section 5 requires).
+pub fn response_to(head: &RequestHead) -> Option<&'static str> {
     head.headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
         .flat_map(|(_, v)| split_outside_quotes(v, ','))
-        .any(acceptable)
+        .find_map(acceptable)
 }
 
-/// One offer: `permessage-deflate; param[=value]; ...`.
-fn acceptable(offer: &str) -> bool {
+/// One offer: `permessage-deflate; param[=value]; ...`; our answer if we accept it.
+fn acceptable(offer: &str) -> Option<&'static str> {
     let mut parts = split_outside_quotes(offer, ';').into_iter().map(str::trim);
     if !parts.next().is_some_and(|n| n.eq_ignore_ascii_case(EXTENSION)) {
-        return false;
+        return None;
     }
     let mut seen: Vec<String> = Vec::new();
     for p in parts {
@@ -47,7 +52,7 @@ fn acceptable(offer: &str) -> bool {
             None => (p.to_ascii_lowercase(), None),
         };
         if seen.contains(&name) {
-            return false;
+            return None;
         }
         let ok = match (name.as_str(), value) {
             ("server_no_context_takeover" | "client_no_context_takeover", None) => true,
@@ -61,11 +66,12 @@ fn acceptable(offer: &str) -> bool {
             _ => false,
         };
         if !ok {
-            return false;
+            return None;
         }
         seen.push(name);
     }
-    true
+    let window = seen.iter().any(|n| n == "server_max_window_bits");
+    Some(if window { RESPONSE_SERVER_WINDOW } else { RESPONSE })
 }
 
 fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
@@ -209,6 +215,10 @@ mod tests {
         parse_head(text.as_bytes()).unwrap().unwrap().0
     }
 
+    fn accepts_offer(head: &RequestHead) -> bool {
+        response_to(head).is_some()
+    }
+
     #[test]
     fn browser_offers_are_accepted() {
         // Chromium (net/websockets/websocket_extension.cc offers exactly this) and Firefox.
@@ -221,6 +231,36 @@ mod tests {
         )));
         assert!(accepts_offer(&head("permessage-deflate; server_max_window_bits=15")));
         assert!(accepts_offer(&head("x-webkit-deflate-frame, permessage-deflate")));
+    }
+
+    #[test]
+    fn an_accepted_server_max_window_bits_is_returned() {
+        // RFC 7692 7.1.2.1: the server accepts the parameter by including it in the response
+        // (the offers of the Autobahn cases 13.4 and 13.6 carry it; kosoku's client
+        // accepted our answer without it, a client that checks the RFC's rule would not).
+        assert_eq!(
+            response_to(&head("permessage-deflate; server_max_window_bits=15")),
+            Some(RESPONSE_SERVER_WINDOW)
+        );
+        assert_eq!(
+            response_to(&head(
+                "permessage-deflate; client_no_context_takeover; client_max_window_bits; \
+                 server_no_context_takeover; server_max_window_bits=\"15\""
+            )),
+            Some(RESPONSE_SERVER_WINDOW)
+        );
+        assert_eq!(
+            response_to(&head("permessage-deflate; client_max_window_bits")),
+            Some(RESPONSE)
+        );
+        // The answer is to the offer accepted, not to a declined one before it.
+        assert_eq!(
+            response_to(&head(
+                "permessage-deflate; server_max_window_bits=9, permessage-deflate; \
+                 server_no_context_takeover, permessage-deflate"
+            )),
+            Some(RESPONSE)
+        );
     }
 
     #[test]
@@ -258,6 +298,24 @@ mod tests {
         assert_eq!(inf.inflate(&packed, 1 << 20).unwrap(), text.as_bytes());
         // Same input, same bytes: the compressor keeps no context between messages.
         assert_eq!(def.compress(text.as_bytes()).unwrap(), packed);
+    }
+
+    #[test]
+    fn rfc7692_payload_forms_inflate() {
+        // What other compressors send: RFC 7692 sections 7.2.3.3 (a stored block), 7.2.3.4
+        // (BFINAL set: the appended tail lies after the end of the stream), 7.2.3.5 (two blocks,
+        // the first one flushed), 7.2.3.6 (an empty message), and an empty payload.
+        let mut inf = Inflater::default();
+        let hello: [&[u8]; 3] = [
+            &[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00],
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+            &[0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00],
+        ];
+        for payload in hello {
+            assert_eq!(inf.inflate(payload, 100).unwrap(), b"Hello", "{payload:02x?}");
+        }
+        assert_eq!(inf.inflate(&[0x00], 100).unwrap(), b"");
+        assert_eq!(inf.inflate(&[], 100).unwrap(), b"");
     }
 
     #[test]

@@ -139,8 +139,9 @@ impl Server {
                 conn.answer(http::simple_response(status, reason, extra))
             }
             Decision::Upgrade { accept_key, subprotocol, encoding } => {
-                let deflate = self.settings.compression && deflate::accepts_offer(&head);
-                let extension = deflate.then_some(deflate::RESPONSE);
+                let extension =
+                    if self.settings.compression { deflate::response_to(&head) } else { None };
+                let deflate = extension.is_some();
                 let answer = http::switching_protocols(&accept_key, subprotocol, extension);
                 // The 101 answer is small; a fresh socket takes it whole. If not, give up.
                 let Some(sock) = conn.socket.as_mut() else { return Ended::Yes };

@@ -58,6 +58,9 @@ impl Server {
                     // The deflate filter refused a message (too big inflated, bad data).
                     if let Some((code, reason)) = w.ws.get_ref().deflate_failure() {
                         crate::ast_debug!(1, "ws: client {id} ({peer}): {reason}; closing");
+                        // As below: replies to the messages before it first, then the Close
+                        // (regression test ws_deflate::replies_before_a_refused_compressed_...).
+                        let _ = w.flush();
                         w.abort_with(code, reason);
                     }
                     return Ended::Yes;
@@ -107,7 +110,7 @@ impl Server {
                     w.start_close(1008, "message rate limit exceeded");
                     return Ended::No;
                 }
-                crate::ws::echo::echo(w, msg)
+                crate::ws::echo::echo(w, msg, &mut self.deflater)
             }
             Message::Binary(_) => {
                 w.start_close(1003, "binary messages are not accepted");
@@ -127,7 +130,7 @@ impl Server {
                 }
                 // Test-only echo (Autobahn): the branch point where the AMI part would start.
                 if crate::ws::echo::ENABLED {
-                    return crate::ws::echo::echo(w, Message::Text(text));
+                    return crate::ws::echo::echo(w, Message::Text(text), &mut self.deflater);
                 }
                 let pending = match w.client.decode(text.as_str()) {
                     Ok(msg) => Pending::Action(msg),
