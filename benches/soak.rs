@@ -205,6 +205,18 @@ fn try_handshake(port: u16) -> Option<std::net::TcpStream> {
     head.starts_with(b"HTTP/1.1 101").then_some(s)
 }
 
+/// The core's heap in use (KiB): glibc's allocated-and-not-freed bytes (`standin show
+/// resources`), which unlike RSS leaves out freed memory the allocator keeps.
+fn heap_kib(s: &StandIn) -> u64 {
+    let out = s.rx("standin show resources");
+    let bytes: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("heap in use:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no heap in use in: {out}"));
+    bytes / 1024
+}
+
 /// Core RSS (KiB), fds and threads.
 fn resources(s: &StandIn) -> (u64, usize, usize) {
     let status = std::fs::read_to_string(format!("/proc/{}/status", s.pid())).unwrap_or_default();
@@ -295,7 +307,7 @@ fn main() {
     let mut windows = 0u64;
     let mut last_cycle = Instant::now();
     let mut last_report = Instant::now();
-    let mut cycle_samples: Vec<(u64, usize, usize)> = Vec::new();
+    let mut cycle_samples: Vec<(u64, usize, usize, u64)> = Vec::new();
     let mut failed = false;
     let lost = |windows: u64| -> u64 {
         healthy
@@ -361,15 +373,16 @@ fn main() {
             idle = connect_idle();
             std::thread::sleep(Duration::from_secs(1));
             let (rss, fds, threads) = resources(&s);
+            let heap = heap_kib(&s);
             let connections = common::ws::clients(&s).1;
             // Compared across cycles: the fds not held by a client connection (how many slow
             // readers and storm connections are open at the sample moment varies).
             let own = fds.saturating_sub(connections);
             println!(
-                "       after unload/load and {TOTAL_CLIENTS} reconnects: RSS {rss} KiB, {fds} fds \
-                 ({connections} client connections, {own} other), {threads} threads"
+                "       after unload/load and {TOTAL_CLIENTS} reconnects: RSS {rss} KiB, heap in use \
+                 {heap} KiB, {fds} fds ({connections} client connections, {own} other), {threads} threads"
             );
-            cycle_samples.push((rss, own, threads));
+            cycle_samples.push((rss, own, threads, heap));
             last_cycle = Instant::now();
         }
     }
@@ -390,9 +403,17 @@ fn main() {
                 );
                 failed = true;
             }
-            if last.0 > first.0 + first.0 / 10 + 16 * 1024 {
-                println!("FAIL: RSS grew from {} to {} KiB across cycles", first.0, last.0);
+            // Memory held: the heap in use (a leak grows it). RSS also counts freed memory the
+            // allocator keeps for reuse, so its growth alone is reported, not failed.
+            if last.3 > first.3 + first.3 / 10 + 16 * 1024 {
+                println!("FAIL: heap in use grew from {} to {} KiB across cycles", first.3, last.3);
                 failed = true;
+            }
+            if last.0 > first.0 + first.0 / 10 + 16 * 1024 {
+                println!(
+                    "note: RSS grew from {} to {} KiB across cycles (heap in use {} -> {} KiB)",
+                    first.0, last.0, first.3, last.3
+                );
             }
         } else {
             println!("note: fewer than 2 unload/load cycles; growth not compared");

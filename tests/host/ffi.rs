@@ -64,6 +64,15 @@ unsafe impl<T> Send for Ptr<T> {}
 // SAFETY: as above.
 unsafe impl<T> Sync for Ptr<T> {}
 
+/// Bytes glibc's allocator has handed out and not yet had back (`mallinfo2`: arena chunks in
+/// use plus mmapped chunks): what the process really holds, unlike RSS, which also counts
+/// freed memory the allocator keeps.
+pub fn heap_in_use() -> usize {
+    // SAFETY: mallinfo2 has no preconditions; it only reads the allocator's counters.
+    let m = unsafe { libc::mallinfo2() };
+    m.uordblks + m.hblkhd
+}
+
 /// The calling thread's kernel id, as Asterisk prints it in log lines (`ast_get_tid`).
 pub fn tid() -> i32 {
     // SAFETY: gettid has no preconditions.

@@ -11,6 +11,7 @@
 //! jansson would refuse (not UTF-8) (WARNING "Required IE ... not present" where Asterisk logs it,
 //! then ERROR "Failed to issue security event of type %s.", and 0: the event is lost).
 
+use std::collections::VecDeque;
 use std::ffi::{CStr, c_char, c_int};
 use std::mem::{offset_of, size_of};
 use std::sync::Mutex;
@@ -198,8 +199,12 @@ const _: () =
     assert!(offset_of!(sys::ast_security_event_req_bad_format, request_params) == OWN + PTR);
 const _: () = assert!(offset_of!(sys::ast_security_event_successful_auth, using_password) == OWN);
 
-/// Events accepted so far, each as res_security_log's text (`SecurityEvent="X",...`).
-static RECORDED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// The last events accepted (at most `KEEP`), each as res_security_log's text
+/// (`SecurityEvent="X",...`), and how many were accepted in all. Bounded, so a long soak's
+/// hundreds of thousands of logins do not grow the core (res_security_log keeps none).
+static RECORDED: Mutex<(VecDeque<String>, usize)> = Mutex::new((VecDeque::new(), 0));
+/// Events kept for `standin show security`.
+const KEEP: usize = 10_000;
 
 /// Why an event could not be issued (logged as Asterisk does).
 struct Missing;
@@ -423,7 +428,12 @@ pub unsafe extern "C" fn standin_security_event_report(sec: *const Common) -> c_
                 "security_event_stasis_cb",
                 &line,
             );
-            RECORDED.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            let mut rec = RECORDED.lock().unwrap_or_else(|e| e.into_inner());
+            if rec.0.len() == KEEP {
+                rec.0.pop_front();
+            }
+            rec.0.push_back(line);
+            rec.1 += 1;
         }
         Err(Missing) => {
             crate::slog!(ERROR, "Failed to issue security event of type {}.", kind.name);
@@ -442,10 +452,10 @@ macro_rules! cmd {
 pub static COMMANDS: &[Builtin] = &[cmd!(
     c"standin show security",
     c"Security events reported so far",
-    c"Usage: standin show security\n       Lists every security event the core accepted, as res_security_log logs it.\n",
+    c"Usage: standin show security\n       Counts the security events the core accepted and lists the last 10000, as res_security_log\n       logs them.\n",
     |a| {
-        let list = RECORDED.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        a.out(&format!("security events: {}\n", list.len()));
+        let (list, total) = RECORDED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        a.out(&format!("security events: {total}\n"));
         for l in list {
             a.out(&format!("{l}\n"));
         }
