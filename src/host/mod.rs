@@ -12,6 +12,7 @@ pub mod manager;
 pub mod prometheus;
 pub mod random;
 pub mod regex;
+pub mod regex_cost;
 pub mod security;
 pub mod status;
 pub mod thread;

@@ -16,12 +16,19 @@ pub enum RegexError {
     Compile(String),
     /// `regexec` failed for a reason other than "no match" (e.g. out of memory).
     Exec(String),
+    /// Refused before `regcomp`: its repetitions would expand to this many nodes (regex_cost).
+    TooComplex(u64),
 }
 
 impl fmt::Display for RegexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RegexError::Nul => f.write_str("NUL byte in regular expression or text"),
+            RegexError::TooComplex(n) => write!(
+                f,
+                "regular expression too complex (its repetitions expand to about {n} nodes; at most {})",
+                super::regex_cost::MAX_NODES
+            ),
             RegexError::Compile(e) => write!(f, "regular expression does not compile: {e}"),
             RegexError::Exec(e) => write!(f, "regular expression match failed: {e}"),
         }
@@ -50,6 +57,11 @@ impl PosixRegex {
     /// Compiles `pattern` as Asterisk compiles an eventfilter.
     pub fn new(pattern: &str) -> Result<PosixRegex, RegexError> {
         let c_pattern = CString::new(pattern).map_err(|_| RegexError::Nul)?;
+        // glibc copies repeated subexpressions: refuse what would take the PBX's memory.
+        let nodes = super::regex_cost::estimated_nodes(pattern);
+        if nodes > super::regex_cost::MAX_NODES {
+            return Err(RegexError::TooComplex(nodes));
+        }
         // SAFETY: regex_t is a plain C struct for which all-zero bytes is a valid (empty) value;
         // regcomp initializes it fully before any other use.
         let mut re: Box<libc::regex_t> = Box::new(unsafe { std::mem::zeroed() });
@@ -157,6 +169,17 @@ mod tests {
                 other => panic!("{pattern:?} gave {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn patterns_that_would_take_gigabytes_are_refused_before_regcomp() {
+        // From the fuzzer: each would have glibc allocate over 2 GiB.
+        for p in [format!("Event:{} Newchannel", "+".repeat(78)), "((a{99}){99}){99}".into()] {
+            let started = std::time::Instant::now();
+            assert!(matches!(PosixRegex::new(&p), Err(RegexError::TooComplex(_))), "{p}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
+        assert!(PosixRegex::new("^Event: (Newchannel|Hangup)$").is_ok());
     }
 
     #[test]
