@@ -16,19 +16,15 @@ pub enum RegexError {
     Compile(String),
     /// `regexec` failed for a reason other than "no match" (e.g. out of memory).
     Exec(String),
-    /// Refused before `regcomp`: its repetitions would expand to this many nodes (regex_cost).
-    TooComplex(u64),
+    /// Refused before `regcomp` as too costly for glibc (why, from regex_cost).
+    TooComplex(String),
 }
 
 impl fmt::Display for RegexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RegexError::Nul => f.write_str("NUL byte in regular expression or text"),
-            RegexError::TooComplex(n) => write!(
-                f,
-                "regular expression too complex (its repetitions expand to about {n} nodes; at most {})",
-                super::regex_cost::MAX_NODES
-            ),
+            RegexError::TooComplex(why) => write!(f, "regular expression refused: {why}"),
             RegexError::Compile(e) => write!(f, "regular expression does not compile: {e}"),
             RegexError::Exec(e) => write!(f, "regular expression match failed: {e}"),
         }
@@ -58,9 +54,8 @@ impl PosixRegex {
     pub fn new(pattern: &str) -> Result<PosixRegex, RegexError> {
         let c_pattern = CString::new(pattern).map_err(|_| RegexError::Nul)?;
         // glibc copies repeated subexpressions: refuse what would take the PBX's memory.
-        let nodes = super::regex_cost::estimated_nodes(pattern);
-        if nodes > super::regex_cost::MAX_NODES {
-            return Err(RegexError::TooComplex(nodes));
+        if let Some(why) = super::regex_cost::refusal(pattern) {
+            return Err(RegexError::TooComplex(why));
         }
         // SAFETY: regex_t is a plain C struct for which all-zero bytes is a valid (empty) value;
         // regcomp initializes it fully before any other use.
