@@ -10,6 +10,17 @@ pub struct Section {
     pub entries: Vec<(String, String)>,
 }
 
+#[cfg(test)]
+impl Section {
+    /// A section from string pairs (tests).
+    pub fn of(name: &str, entries: &[(&str, &str)]) -> Section {
+        Section {
+            name: name.to_owned(),
+            entries: entries.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+}
+
 impl Section {
     /// The last value of `key` (Asterisk's `ast_variable_retrieve` returns the first match of a
     /// category; for options set once both agree). Keys compare case-insensitively like Asterisk.

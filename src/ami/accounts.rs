@@ -329,10 +329,7 @@ mod tests {
     use std::net::IpAddr;
 
     fn section(name: &str, entries: &[(&str, &str)]) -> Section {
-        Section {
-            name: name.to_owned(),
-            entries: entries.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        }
+        Section::of(name, entries)
     }
 
     fn conf(sections: Vec<Section>) -> ManagerConf {

@@ -101,10 +101,7 @@ mod tests {
     use crate::ami::accounts::{ManagerConf, flag};
 
     fn section(name: &str, entries: &[(&str, &str)]) -> Section {
-        Section {
-            name: name.to_owned(),
-            entries: entries.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        }
+        Section::of(name, entries)
     }
 
     fn conf(manager: Vec<Section>, users: Vec<Section>) -> ManagerConf {
