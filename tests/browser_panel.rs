@@ -101,6 +101,18 @@ fn ok(s: &StandIn, cmd: &str) {
     assert!(!out.starts_with("error"), "{cmd}: {out}");
 }
 
+/// Kicks the connection of `user` (`ws kick` with its id from `ws show clients`).
+fn kick_user(s: &StandIn, user: &str) {
+    let clients = s.rx("ws show clients");
+    let id = clients
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(user))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no {user} client in: {clients}"))
+        .to_string();
+    ok(s, &format!("ws kick {id}"));
+}
+
 #[test]
 fn a_call_appears_goes_on_hold_and_off_and_ends() {
     let Some(bin) = chromium_or_skip() else { return };
@@ -171,14 +183,7 @@ fn a_kicked_connection_resumes_to_the_same_state_as_a_fresh_login() {
         "hold lamp not on",
     );
     // Kick the page's connection, and change the world while it is away.
-    let clients = s.rx("ws show clients");
-    let id = clients
-        .lines()
-        .find(|l| l.split_whitespace().nth(2) == Some("demo"))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no demo client in: {clients}"))
-        .to_string();
-    ok(&s, &format!("ws kick {id}"));
+    kick_user(&s, "demo");
     ok(&s, &format!("standin unhold {c}"));
     let (a2, _) = call(&s, "106", "107");
     wait(
@@ -333,14 +338,7 @@ fn lost_events_are_said_and_the_panel_resyncs() {
     let mut b = open_and_login(&s, &bin, "demo", 1366, 900);
     let (a, c) = call(&s, "100", "101");
     wait(&mut b, &format!("!!{}", party(&a)), "the call did not show");
-    let clients = s.rx("ws show clients");
-    let id = clients
-        .lines()
-        .find(|l| l.split_whitespace().nth(2) == Some("demo"))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no demo client in: {clients}"))
-        .to_string();
-    ok(&s, &format!("ws kick {id}"));
+    kick_user(&s, "demo");
     ok(&s, "traffic burst 200 100000");
     ok(&s, &format!("standin hangup {a}"));
     wait(
