@@ -158,9 +158,7 @@ fn start() -> (StandIn, WsClient) {
 }
 
 fn cmd(s: &StandIn, line: &str) -> Vec<String> {
-    let out = s.rx(line);
-    assert!(!out.starts_with("error:"), "{line}: {out}");
-    out.split_whitespace().map(str::to_string).collect()
+    common::world_cmd(s, line)
 }
 
 /// Every message answering `id`, in order, up to the Complete event (or the lone response of an

@@ -26,11 +26,8 @@ fn start() -> (StandIn, WsClient) {
     (s, c)
 }
 
-/// Runs a world command; panics on an `error:` answer.
 fn cmd(s: &StandIn, line: &str) -> Vec<String> {
-    let out = s.rx(line);
-    assert!(!out.starts_with("error:"), "{line}: {out}");
-    out.split_whitespace().map(str::to_string).collect()
+    common::world_cmd(s, line)
 }
 
 /// A list action to run: (action, extra headers, item event or "" for several, Complete event).

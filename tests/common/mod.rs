@@ -51,6 +51,14 @@ pub fn start_with_manager(manager_conf: &str) -> (StandIn, u16) {
     (s, port)
 }
 
+/// Runs a stand-in world command (`standin ...`); panics on an `error:` answer. Returns the
+/// answer's words.
+pub fn world_cmd(s: &StandIn, line: &str) -> Vec<String> {
+    let out = s.rx(line);
+    assert!(!out.starts_with("error:"), "{line}: {out}");
+    out.split_whitespace().map(str::to_string).collect()
+}
+
 /// A TCP port on 127.0.0.1 that is free right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
