@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use res_ami_websocket::ami::json::{action_from_json, message_to_json, text_action_parse};
 use res_ami_websocket::ami::message::{Message, parse_ami_text};
-use res_ami_websocket::ami::validate::{Limits, validate_action};
+use res_ami_websocket::ami::validate::{ActionError, Limits, validate_action};
 use res_ami_websocket::events::encode::{ami_to_json, ami_to_text};
 use serde_json::Value;
 
@@ -39,9 +39,17 @@ fn action() -> impl Strategy<Value = Message> {
         m.push("Action", act);
         for (k, v) in headers {
             // `Action` once, first: the decoder treats it specially.
-            if !k.eq_ignore_ascii_case("Action") {
-                m.push(k, v);
+            if k.eq_ignore_ascii_case("Action") {
+                continue;
             }
+            // AMI header names are case-insensitive, and the JSON form refuses two keys that
+            // differ only in case (`case_variants_of_one_header_are_refused_in_json` below): a
+            // repeat is spelled as the name's first appearance, so it becomes an array.
+            let k = match m.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(&k)) {
+                Some((first, _)) => first.clone(),
+                None => k,
+            };
+            m.push(k, v);
         }
         m
     })
@@ -55,6 +63,17 @@ fn grouped(pairs: &[(String, String)]) -> Vec<(String, Vec<String>)> {
         match out.iter_mut().find(|(n, _)| n == k) {
             Some((_, vs)) => vs.push(v.clone()),
             None => out.push((k.clone(), vec![v.clone()])),
+        }
+    }
+    out
+}
+
+/// `m` with every repeat moved next to the first header of its name: what its JSON form decodes to.
+fn grouped_message(m: &Message) -> Message {
+    let mut out = Message::new();
+    for (name, values) in grouped(&m.headers) {
+        for v in values {
+            out.push(name.as_str(), v);
         }
     }
     out
@@ -84,8 +103,27 @@ fn pairs(m: &Message) -> Vec<(String, String)> {
     common::fixture::headers(&text)
 }
 
+/// Found by the property test: `Q0` and `q0` are one AMI header, so the JSON form refuses them as
+/// two keys with a clear error (an array carries repeats) instead of guessing which one counts.
+#[test]
+fn case_variants_of_one_header_are_refused_in_json() {
+    let limits = Limits::default();
+    let err = action_from_json(r#"{"Action":"a","Q0":"","q0":""}"#, &limits)
+        .expect_err("two spellings of one header");
+    assert_eq!(err, ActionError::DuplicateKey { key: "q0".into() });
+    assert!(err.to_string().starts_with("Duplicate key 'q0'"), "{err}");
+    let repeat = action_from_json(r#"{"Action":"a","Q0":["","1"]}"#, &limits).expect("an array");
+    assert_eq!(repeat.to_ami_text(), "Action: a\r\nQ0: \r\nQ0: 1\r\n\r\n");
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        // 256 per run; PROPTEST_CASES=N for a longer search.
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256),
+        // Failures are reported in the test output (CI keeps it); no file beside the sources.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn actions_round_trip_through_ami_text_and_json(m in action()) {
@@ -98,8 +136,12 @@ proptest! {
         prop_assert_eq!(&text_action_parse(&text, &limits).expect("ami-text decodes"), &m);
         let json = message_to_json(&m);
         let back = action_from_json(&json, &limits).expect("our JSON decodes");
-        prop_assert_eq!(&back, &m);
-        prop_assert_eq!(back.to_ami_text(), text);
+        // JSON keeps each header's values in order and the names in first-appearance order; a
+        // repeat interleaved with other names comes back next to its first value (AMI looks
+        // headers up by name, so that order carries no meaning).
+        let regrouped = grouped_message(&m);
+        prop_assert_eq!(&back, &regrouped);
+        prop_assert_eq!(message_to_json(&regrouped), json.clone());
         // The JSON is plain JSON with the same headers, repeats as arrays.
         let v: Value = serde_json::from_str(&json).expect("valid JSON");
         prop_assert_eq!(json_grouped(&v), grouped(&pairs(&m)));
