@@ -1,7 +1,8 @@
 //! The NATS publisher against a real nats-server (Debian's package, started here on a free
 //! loopback port): subjects and order, JetStream catch-up across a server restart with nothing
 //! lost or duplicated, gap notices after a long outage, an unreachable server that changes
-//! nothing for WebSocket clients, nkey and TLS authentication, and refused bad configs.
+//! nothing for WebSocket clients, nkey, `.creds` (operator mode) and TLS authentication, and
+//! refused bad configs.
 
 mod common;
 
@@ -9,8 +10,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::nats::{NatsClient, NatsServer};
+use common::nats_jwt::{Key, Operator, User, creds};
 use common::ws::{field, login_as};
 use common::{DEFAULT_MANAGER_CONF, Opts, StandIn, free_port};
+use res_ami_websocket::nats::nkey::KeyKind;
 use serde_json::{Value, json};
 
 fn module_conf(ws_port: u16, nats: &str) -> String {
@@ -406,4 +409,92 @@ fn token_and_user_password_authentication_against_the_server() {
     let (s, _) = start(&format!("enabled = yes\nurl = {url}"));
     let out = wait_nats(&s, "Authorization Violation", Duration::from_secs(10));
     assert!(!out.contains("nope"), "the password is never shown: {out}");
+}
+
+/// A subscriber on `ami.>` as a user of `op`'s account, on a server that requires auth.
+fn creds_subscriber(server: &NatsServer, op: &Operator) -> NatsClient {
+    let panel = User::new(&op.account, "panel");
+    let mut sub = NatsClient::connect_with(server.port, |info| {
+        assert_eq!(info["auth_required"], true, "operator mode requires credentials: {info}");
+        panel.connect_fields(info)
+    });
+    sub.sub("ami.>");
+    sub.flush();
+    sub
+}
+
+/// `[nats]` for `server` with the creds file `text` written under `dir` as `name`.
+fn creds_conf(server: &NatsServer, dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    format!(
+        "enabled = yes\nurl = {}\nsystem_name = pbx1\ncreds_file = {}",
+        server.url(),
+        path.display()
+    )
+}
+
+#[test]
+fn creds_file_authentication_in_operator_mode_against_the_server() {
+    // Operator, accounts and users with fresh keys; the server trusts only the operator.
+    let op = Operator::new();
+    let server = NatsServer::start(&op.server_config());
+    let mut sub = creds_subscriber(&server, &op);
+    // JetStream in the account: the acks come back on the module's creds connection too.
+    sub.create_stream("AMI", &["ami.>"]);
+    let dir = common::temp_dir("creds");
+    let pbx = User::new(&op.account, "pbx1");
+    let conf = creds_conf(&server, &dir, "pbx1.creds", &pbx.creds());
+    let (s, _) = start(&format!("{conf}\njetstream = yes"));
+    wait_nats(&s, "NATS publisher:      connected", Duration::from_secs(10));
+    burst(&s, 100);
+    let mut bursts = Vec::new();
+    while bursts.len() < 100 {
+        let m = sub.next_msg(Duration::from_secs(10));
+        let m = m.unwrap_or_else(|| panic!("{} of 100 bursts arrived", bursts.len()));
+        assert!(m.subject.starts_with("ami.pbx1."), "{}", m.subject);
+        let v = m.json();
+        if field(&v, "UserEvent") == "Burst" {
+            assert_eq!(m.subject, "ami.pbx1.user.UserEvent");
+            bursts.push(field(&v, "Seq").to_string());
+        }
+    }
+    assert_eq!(bursts, (0..100).map(|i| i.to_string()).collect::<Vec<_>>(), "order");
+    let stats = wait_nats(&s, "In flight:           0", Duration::from_secs(20));
+    assert!(stats.contains("Rejected by server:  0"), "{stats}");
+    let confirmed = counter(&stats, "Confirmed:");
+    assert!(confirmed >= 100, "{stats}");
+    let stored = sub.stream_info("AMI")["state"]["messages"].as_u64();
+    assert_eq!(stored, Some(confirmed), "every acknowledged event is in the stream");
+}
+
+#[test]
+fn a_wrong_creds_file_is_refused_by_the_server_and_nothing_is_published() {
+    let op = Operator::new();
+    let server = NatsServer::start(&op.server_config());
+    let mut sub = creds_subscriber(&server, &op);
+    let dir = common::temp_dir("creds-bad");
+    let stranger = Key::generate(KeyKind::Account);
+    let good = User::new(&op.account, "pbx1");
+    for (name, text) in [
+        // A user JWT signed by an account the server does not know.
+        ("unknown-account.creds", User::new(&stranger, "pbx1").creds()),
+        // A valid user JWT with another user's seed: the nonce signature does not match.
+        ("other-seed.creds", creds(&good.jwt, &User::new(&op.account, "other").seed())),
+    ] {
+        let (s, port) = start(&creds_conf(&server, &dir, name, &text));
+        let out = wait_nats(&s, "Authorization Violation", Duration::from_secs(10));
+        assert!(out.contains("not connected"), "{name}: {out}");
+        // The module stays up: WebSocket clients get every event.
+        let mut ws = login_as(port, "admin", "adminpw");
+        burst(&s, 20);
+        for i in 0..20 {
+            let v = ws.wait_for(Duration::from_secs(10), |v| field(v, "UserEvent") == "Burst");
+            assert!(v.is_some(), "{name}: WebSocket client got {i} of 20");
+        }
+        let stats = s.rx("ws show nats");
+        assert_eq!(counter(&stats, "Published:"), 0, "{name}: {stats}");
+        assert!(stats.contains("Authorization Violation"), "{name}: {stats}");
+    }
+    assert!(sub.next_msg(Duration::from_secs(1)).is_none(), "an event reached the server");
 }

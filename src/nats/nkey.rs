@@ -1,5 +1,6 @@
 //! NATS nkeys (ed25519 keys in NATS's base32 text form) and `.creds` files: enough to sign a
-//! server's nonce as a user (<https://docs.nats.io/running-a-nats-service/configuration/securing_nats/auth_intro/nkey_auth>).
+//! server's nonce as a user (<https://docs.nats.io/running-a-nats-service/configuration/securing_nats/auth_intro/nkey_auth>),
+//! and to name operators and accounts as NATS JWTs do.
 #![forbid(unsafe_code)]
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
@@ -8,6 +9,10 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 const PREFIX_SEED: u8 = 18 << 3;
 /// Prefix byte of a user key (`U...`).
 const PREFIX_USER: u8 = 20 << 3;
+/// Prefix byte of an operator key (`O...`).
+const PREFIX_OPERATOR: u8 = 14 << 3;
+/// Prefix byte of an account key (`A...`).
+const PREFIX_ACCOUNT: u8 = 0;
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// CRC-16/XMODEM, as nkeys checksum their payloads.
@@ -22,7 +27,8 @@ fn crc16(data: &[u8]) -> u16 {
     crc
 }
 
-fn base32_encode(data: &[u8]) -> String {
+/// RFC 4648 base32 without padding: the text form of nkeys, and of NATS JWT ids (`jti`).
+pub fn base32_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len() * 8 / 5 + 1);
     let (mut acc, mut bits) = (0u32, 0u32);
     for &b in data {
@@ -54,8 +60,8 @@ fn base32_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// base64url without padding (how NATS sends signatures).
-fn base64url(data: &[u8]) -> String {
+/// base64url without padding: how NATS sends signatures, and the parts of a NATS JWT.
+pub fn base64url(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
@@ -66,6 +72,42 @@ fn base64url(data: &[u8]) -> String {
         }
     }
     out
+}
+
+/// What a public nkey names; its first letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `O...`: an operator, which signs account JWTs.
+    Operator,
+    /// `A...`: an account, which signs user JWTs.
+    Account,
+    /// `U...`: a user.
+    User,
+}
+
+impl KeyKind {
+    fn prefix(self) -> u8 {
+        match self {
+            KeyKind::Operator => PREFIX_OPERATOR,
+            KeyKind::Account => PREFIX_ACCOUNT,
+            KeyKind::User => PREFIX_USER,
+        }
+    }
+}
+
+/// A raw 32-byte ed25519 public key in NATS's text form for `kind` (`O...`, `A...`, `U...`,
+/// 56 characters), as a JWT's `iss` and `sub` and a server's config name it.
+pub fn encode_public(kind: KeyKind, raw: &[u8; 32]) -> String {
+    encode_key(&[kind.prefix()], raw)
+}
+
+/// `prefix` + `raw` + their CRC-16 (little endian), in base32: every nkey's text form.
+fn encode_key(prefix: &[u8], raw: &[u8]) -> String {
+    let mut body = prefix.to_vec();
+    body.extend_from_slice(raw);
+    let sum = crc16(&body).to_le_bytes();
+    body.extend_from_slice(&sum);
+    base32_encode(&body)
 }
 
 /// A user's signing key, from its seed.
@@ -101,21 +143,13 @@ impl UserKey {
 
     /// Encodes a raw 32-byte ed25519 seed as a user seed (`SU...`); for tests and tooling.
     pub fn encode_seed(raw: &[u8; 32]) -> String {
-        let mut body = vec![PREFIX_SEED | (PREFIX_USER >> 5), (PREFIX_USER & 31) << 3];
-        body.extend_from_slice(raw);
-        let sum = crc16(&body).to_le_bytes();
-        body.extend_from_slice(&sum);
-        base32_encode(&body)
+        encode_key(&[PREFIX_SEED | (PREFIX_USER >> 5), (PREFIX_USER & 31) << 3], raw)
     }
 
     /// The public user key (`U...`), as a server's `authorization { users = [{nkey: ...}] }`
     /// lists it.
     pub fn public(&self) -> String {
-        let mut body = vec![PREFIX_USER];
-        body.extend_from_slice(self.pair.public_key().as_ref());
-        let sum = crc16(&body).to_le_bytes();
-        body.extend_from_slice(&sum);
-        base32_encode(&body)
+        encode_key(&[PREFIX_USER], self.pair.public_key().as_ref())
     }
 
     /// The signature of a server's nonce, as CONNECT's `sig`.
@@ -178,6 +212,28 @@ mod tests {
             out
         };
         public.verify(b"nonce", &raw_sig).unwrap();
+    }
+
+    #[test]
+    fn public_keys_of_each_kind() {
+        // A published pair (the Elixir nkeys library's tests, made with the Go nkeys).
+        let key = UserKey::from_seed("SUAMLK2ZNL35WSMW37E7UD4VZ7ELPKW7DHC3BWBSD2GCZ7IUQQXZIORRBU")
+            .unwrap();
+        assert_eq!(key.public(), "UCK5N7N66OBOINFXAYC2ACJQYFSOD4VYNU6APEJTAVFZB2SVHLKGEW7L");
+        let raw: [u8; 32] = key.pair.public_key().as_ref().try_into().unwrap();
+        assert_eq!(encode_public(KeyKind::User, &raw), key.public());
+        for (kind, letter, prefix) in [
+            (KeyKind::Operator, 'O', 14 << 3),
+            (KeyKind::Account, 'A', 0),
+            (KeyKind::User, 'U', 20 << 3),
+        ] {
+            let text = encode_public(kind, &raw);
+            assert!(text.starts_with(letter) && text.len() == 56, "{text}");
+            let bytes = base32_decode(&text).unwrap();
+            assert_eq!(bytes.len(), 35, "prefix, key, checksum");
+            assert_eq!((bytes[0], &bytes[1..33]), (prefix, &raw[..]));
+            assert_eq!(crc16(&bytes[..33]).to_le_bytes(), [bytes[33], bytes[34]]);
+        }
     }
 
     #[test]

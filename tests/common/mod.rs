@@ -10,6 +10,7 @@
 pub mod browser;
 pub mod fixture;
 pub mod nats;
+pub mod nats_jwt;
 pub mod pipeline;
 pub mod pmd;
 pub mod probe;

@@ -160,12 +160,19 @@ pub struct NatsClient {
 impl NatsClient {
     /// Connects (with optional extra CONNECT fields) and waits for the PONG.
     pub fn connect(port: u16, extra: Value) -> NatsClient {
+        NatsClient::connect_with(port, |_| extra)
+    }
+
+    /// Connects with extra CONNECT fields made from the server's INFO (a signed nonce) and
+    /// waits for the PONG.
+    pub fn connect_with(port: u16, extra: impl FnOnce(&Value) -> Value) -> NatsClient {
         let sock = TcpStream::connect(("127.0.0.1", port)).expect("connect to nats-server");
         let mut c = NatsClient { sock, buf: Vec::new(), pos: 0, next_sid: 1, inbox_n: 0 };
-        match c.op(Duration::from_secs(5)) {
-            Some(ServerOp::Info(_)) => {}
+        let info = match c.op(Duration::from_secs(5)) {
+            Some(ServerOp::Info(info)) => serde_json::from_str(&info).expect("INFO is JSON"),
             other => panic!("expected INFO, got {other:?}"),
-        }
+        };
+        let extra = extra(&info);
         let mut connect = json!({"verbose": false, "headers": true, "no_responders": true});
         if let (Some(m), Some(e)) = (connect.as_object_mut(), extra.as_object()) {
             m.extend(e.clone());
