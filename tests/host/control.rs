@@ -161,12 +161,13 @@ pub static COMMANDS: &[Builtin] = &[
             }
         }
     }),
-    cmd!(c"standin show resources", c"Threads and open descriptors of the stand-in", c"Usage: standin show resources\n       Counts /proc/self/task and /proc/self/fd entries; heap in use is glibc mallinfo2 bytes.\n", |a| {
+    cmd!(c"standin show resources", c"Threads and open descriptors of the stand-in", c"Usage: standin show resources\n       Counts /proc/self/task and /proc/self/fd entries; heap in use and heap kept free are glibc mallinfo2 bytes.\n", |a| {
         a.out(&format!(
-            "threads: {}\nfds: {}\nheap in use: {}\nchannel handles: {}\nchannel snapshots: {}\nchannel locks held: {}\n",
+            "threads: {}\nfds: {}\nheap in use: {}\nheap kept free: {}\nchannel handles: {}\nchannel snapshots: {}\nchannel locks held: {}\n",
             count_threads(),
             count_dir("/proc/self/fd"),
             crate::ffi::heap_in_use(),
+            crate::ffi::heap_kept_free(),
             crate::chanapi::live_handles(),
             crate::statusapi::live_snapshots(),
             crate::statusapi::held_locks()

@@ -73,6 +73,14 @@ pub fn heap_in_use() -> usize {
     m.uordblks + m.hblkhd
 }
 
+/// Bytes glibc's allocator holds freed in its arenas for reuse (`mallinfo2().fordblks`): part of
+/// RSS once touched, but not memory in use.
+pub fn heap_kept_free() -> usize {
+    // SAFETY: mallinfo2 has no preconditions; it only reads the allocator's counters.
+    let m = unsafe { libc::mallinfo2() };
+    m.fordblks
+}
+
 /// The calling thread's kernel id, as Asterisk prints it in log lines (`ast_get_tid`).
 pub fn tid() -> i32 {
     // SAFETY: gettid has no preconditions.
