@@ -209,16 +209,8 @@ fn try_handshake(port: u16) -> Option<std::net::TcpStream> {
 /// The core's heap in use and the freed heap its allocator keeps (KiB), from `standin show
 /// resources` (glibc `mallinfo2`): the first leaves out, unlike RSS, freed memory kept for reuse.
 fn heap_kib(s: &StandIn) -> (u64, u64) {
-    let out = s.rx("standin show resources");
-    let field = |name: &str| -> u64 {
-        let bytes: u64 = out
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in: {out}"));
-        bytes / 1024
-    };
-    (field("heap in use:"), field("heap kept free:"))
+    let [in_use, kept_free] = s.resource_counts(["heap in use:", "heap kept free:"]);
+    (in_use / 1024, kept_free / 1024)
 }
 
 /// What the soak reads from the core just after each unload/load and reconnect storm.
@@ -423,9 +415,9 @@ fn main() {
     // noise of 5% + 4 MiB is allowed); else the first cycle, when the stand-in's bounded logs
     // are still filling (10% + 16 MiB).
     let after_warmup = cycle_samples.iter().position(|c| c.at_secs >= warmup);
-    let (baseline, slack) = match after_warmup {
-        Some(k) if k + 1 < cycle_samples.len() => (k, (20, 4 * 1024)),
-        _ => (0, (10, 16 * 1024)),
+    let (baseline, slack_kib): (usize, fn(u64) -> u64) = match after_warmup {
+        Some(k) if k + 1 < cycle_samples.len() => (k, |heap| heap / 20 + 4 * 1024),
+        _ => (0, |heap| heap / 10 + 16 * 1024),
     };
     if let (Some(first), Some(last)) = (cycle_samples.get(baseline), cycle_samples.last()) {
         if cycle_samples.len() >= baseline + 2 {
@@ -447,7 +439,7 @@ fn main() {
             }
             // Memory held: the heap in use (a leak grows it). RSS also counts freed memory the
             // allocator keeps for reuse, so its growth alone is reported, not failed.
-            if last.heap > first.heap + first.heap / slack.0 + slack.1 {
+            if last.heap > first.heap + slack_kib(first.heap) {
                 println!(
                     "FAIL: heap in use grew from {} to {} KiB across cycles",
                     first.heap, last.heap

@@ -359,14 +359,20 @@ impl StandIn {
 
     /// Threads and fds the stand-in reports (`standin show resources`).
     pub fn resources(&self) -> (usize, usize) {
+        let [threads, fds] = self.resource_counts(["threads:", "fds:"]);
+        (threads as usize, fds as usize)
+    }
+
+    /// The counts `standin show resources` prints on the lines starting with `names`, from one
+    /// reading.
+    pub fn resource_counts<const N: usize>(&self, names: [&str; N]) -> [u64; N] {
         let out = self.rx("standin show resources");
-        let field = |name: &str| {
+        names.map(|name| {
             out.lines()
                 .find_map(|l| l.strip_prefix(name))
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or_else(|| panic!("no '{name}' in: {out}"))
-        };
-        (field("threads:"), field("fds:"))
+        })
     }
 }
 

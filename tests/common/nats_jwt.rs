@@ -139,7 +139,8 @@ impl User {
     /// CONNECT fields proving this user to a server that sent `info` (its nonce signed).
     pub fn connect_fields(&self, info: &Value) -> Value {
         let nonce = info["nonce"].as_str().expect("a nonce in INFO (server with auth)");
-        json!({"jwt": self.jwt, "sig": base64url(self.key.pair.sign(nonce.as_bytes()).as_ref())})
+        let key = UserKey::from_seed(&self.seed()).expect("our own user seed");
+        json!({"jwt": self.jwt, "sig": key.sign(nonce)})
     }
 }
 

@@ -162,12 +162,13 @@ pub static COMMANDS: &[Builtin] = &[
         }
     }),
     cmd!(c"standin show resources", c"Threads and open descriptors of the stand-in", c"Usage: standin show resources\n       Counts /proc/self/task and /proc/self/fd entries; heap in use and heap kept free are glibc mallinfo2 bytes.\n", |a| {
+        let (heap_in_use, heap_kept_free) = crate::ffi::heap_in_use_and_kept_free();
         a.out(&format!(
             "threads: {}\nfds: {}\nheap in use: {}\nheap kept free: {}\nchannel handles: {}\nchannel snapshots: {}\nchannel locks held: {}\n",
             count_threads(),
             count_dir("/proc/self/fd"),
-            crate::ffi::heap_in_use(),
-            crate::ffi::heap_kept_free(),
+            heap_in_use,
+            heap_kept_free,
             crate::chanapi::live_handles(),
             crate::statusapi::live_snapshots(),
             crate::statusapi::held_locks()

@@ -64,21 +64,13 @@ unsafe impl<T> Send for Ptr<T> {}
 // SAFETY: as above.
 unsafe impl<T> Sync for Ptr<T> {}
 
-/// Bytes glibc's allocator has handed out and not yet had back (`mallinfo2`: arena chunks in
-/// use plus mmapped chunks): what the process really holds, unlike RSS, which also counts
-/// freed memory the allocator keeps.
-pub fn heap_in_use() -> usize {
+/// glibc's allocator counters (`mallinfo2`), read once: bytes handed out and not yet had back
+/// (arena chunks in use plus mmapped chunks), what the process really holds, unlike RSS; and
+/// bytes freed but kept in its arenas for reuse, part of RSS once touched but not in use.
+pub fn heap_in_use_and_kept_free() -> (usize, usize) {
     // SAFETY: mallinfo2 has no preconditions; it only reads the allocator's counters.
     let m = unsafe { libc::mallinfo2() };
-    m.uordblks + m.hblkhd
-}
-
-/// Bytes glibc's allocator holds freed in its arenas for reuse (`mallinfo2().fordblks`): part of
-/// RSS once touched, but not memory in use.
-pub fn heap_kept_free() -> usize {
-    // SAFETY: mallinfo2 has no preconditions; it only reads the allocator's counters.
-    let m = unsafe { libc::mallinfo2() };
-    m.fordblks
+    (m.uordblks + m.hblkhd, m.fordblks)
 }
 
 /// The calling thread's kernel id, as Asterisk prints it in log lines (`ast_get_tid`).
